@@ -1,0 +1,1 @@
+# Copyright (c) jclreid contributors. All rights reserved.
