@@ -34,3 +34,28 @@ def register_all_modules(init_default_scope: bool = True) -> None:
                       'new default scope named "jclreid".')
         new_instance_name = f'jclreid-{datetime.datetime.now()}'
         DefaultScope.get_instance(new_instance_name, scope_name='jclreid')
+
+
+def setup_cpu_distributed(cfg, launcher: str) -> None:
+    """Prepare a distributed run on machines without CUDA.
+
+    mmengine's ``launcher='pytorch'`` calls ``torch.cuda.set_device`` and
+    fails without a GPU. When CUDA is absent this initialises the process
+    group with the ``gloo`` backend (from the torchrun environment) before
+    the Runner is built, and makes the model wrapper use no device ids.
+    With CUDA present it does nothing: mmengine sets up NCCL itself.
+
+    Args:
+        cfg (Config): The run config, modified in place.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+    """
+    import torch
+    import torch.distributed as torch_dist
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper

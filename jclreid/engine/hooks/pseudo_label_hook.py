@@ -1,0 +1,260 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.dist import get_rank, get_world_size
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from torch.utils.data import DataLoader, Dataset
+
+from jclreid.registry import CLUSTERERS, HOOKS
+from jclreid.utils.dist import broadcast_array, gather_by_index
+
+
+class _ExtractionDataset(Dataset):
+    """The train set seen through another pipeline (the test pipeline).
+
+    The wrapped dataset is not modified: items are its ``get_data_info``
+    dicts (which carry ``sample_idx``) passed through ``pipeline``.
+    """
+
+    def __init__(self, dataset, pipeline: Sequence[dict]) -> None:
+        self.dataset = dataset
+        self.pipeline = Compose(list(pipeline))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, idx: int) -> dict:
+        return self.pipeline(self.dataset.get_data_info(idx))
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
+    """``dataset.get_pids()`` style accessor with a per-item fallback."""
+    fn = getattr(dataset, getter, None)
+    if callable(fn):
+        return np.asarray(fn(), dtype=np.int64)
+    return np.asarray(
+        [dataset.get_data_info(i).get(key, -1) for i in range(len(dataset))],
+        dtype=np.int64)
+
+
+@HOOKS.register_module()
+class PseudoLabelHook(Hook):
+    """Refresh the pseudo labels and the memories of JCL.
+
+    Before every ``interval``-th training epoch (and before the first epoch
+    after a resume, since memories are not saved in checkpoints):
+
+    1. extract L2-normalised features of the whole train set in eval mode
+       with ``pipeline`` (the test pipeline), each rank a shard;
+    2. gather them on every rank in ``sample_idx`` order;
+    3. cluster on rank 0 with the label generator (distance -> clusterer ->
+       filters), then broadcast the labels;
+    4. reset the head (cluster memory <- centroids, instance memory <-
+       features, label buffer <- labels) and the train sampler;
+    5. log the summary, plus NMI / ARI / pairwise precision-recall of the
+       pseudo labels against the dataset's ground truth when it has one
+       (diagnostics only: ground truth never reaches training).
+
+    During the first ``warmup_epochs`` epochs no clustering happens: every
+    sample is its own pseudo identity and the head trains with the instance
+    loss only (instance discrimination), which learns from random
+    initialisation where clusters of random features would just be cameras.
+
+    Args:
+        pipeline (Sequence[dict]): Test pipeline used to extract features.
+        label_generator (dict): Config of the label generator in
+            ``CLUSTERERS``. Defaults to Jaccard distance + DBSCAN + the
+            camera-aware filter.
+        interval (int): Refresh every ``interval`` epochs. Defaults to 1.
+        warmup_epochs (int): Instance-discrimination epochs before the first
+            clustering. Defaults to 0.
+        batch_size (int): Extraction batch size per rank. Defaults to 64.
+        num_workers (int): Extraction dataloader workers. Defaults to 0.
+        log_gt_metrics (bool): Log agreement of the pseudo labels with the
+            ground truth when the dataset has it. Defaults to True.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 pipeline: Sequence[dict],
+                 label_generator: Optional[dict] = None,
+                 interval: int = 1,
+                 warmup_epochs: int = 0,
+                 batch_size: int = 64,
+                 num_workers: int = 0,
+                 log_gt_metrics: bool = True) -> None:
+        if interval < 1:
+            raise ValueError(
+                f'PseudoLabelHook.interval must be >= 1, got {interval}')
+        if warmup_epochs < 0:
+            raise ValueError('PseudoLabelHook.warmup_epochs must be >= 0, '
+                             f'got {warmup_epochs}')
+        if label_generator is None:
+            label_generator = dict(
+                type='LabelGenerator',
+                distance=dict(type='JaccardDistance', k1=30, k2=6),
+                clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=4),
+                filters=[dict(type='CameraAwareFilter', min_cameras=2)])
+        self.pipeline = list(pipeline)
+        self.label_generator = (
+            CLUSTERERS.build(label_generator)
+            if isinstance(label_generator, dict) else label_generator)
+        self.interval = interval
+        self.warmup_epochs = warmup_epochs
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.log_gt_metrics = log_gt_metrics
+        self.labels: Optional[np.ndarray] = None
+        self.summary: dict = {}
+        self._last_was_warmup = False
+
+    # ------------------------------------------------------------------ hooks
+    def before_train_epoch(self, runner) -> None:
+        epoch = runner.epoch
+        head = _unwrap(runner.model).head
+        due = (epoch < self.warmup_epochs
+               or (epoch - self.warmup_epochs) % self.interval == 0)
+        if due or not head.is_initialized:
+            self.refresh(runner)
+
+    # -------------------------------------------------------------- refresh
+    @torch.no_grad()
+    def extract_features(self, runner) -> torch.Tensor:
+        """Features of the whole train set, (N, D), on every rank, in
+        ``sample_idx`` order, on the model's device."""
+        dataset = runner.train_dataloader.dataset
+        model = _unwrap(runner.model)
+        extract_set = _ExtractionDataset(dataset, self.pipeline)
+        sampler = DefaultSampler(extract_set, shuffle=False, round_up=True)
+        loader = DataLoader(
+            extract_set,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=pseudo_collate)
+        was_training = model.training
+        model.eval()
+        feats, idxs = [], []
+        try:
+            for data in loader:
+                data = model.data_preprocessor(data, False)
+                feats.append(model(**data, mode='tensor'))
+                idxs.append(
+                    torch.as_tensor([s.sample_idx
+                                     for s in data['data_samples']]))
+        finally:
+            model.train(was_training)
+        device = feats[0].device
+        return gather_by_index(
+            torch.cat(idxs).to(device), torch.cat(feats), len(dataset))
+
+    def refresh(self, runner) -> None:
+        """Extract, cluster, broadcast and reset (see the class doc)."""
+        start = time.time()
+        epoch = runner.epoch
+        dataset = runner.train_dataloader.dataset
+        model = _unwrap(runner.model)
+        head = model.head
+        features = self.extract_features(runner)
+        num = features.shape[0]
+        warmup = epoch < self.warmup_epochs
+
+        if warmup:
+            labels = np.arange(num, dtype=np.int64)
+            summary = dict(num_samples=num, num_clusters=num, num_outliers=0,
+                           num_removed_clusters=0, warmup=True)
+        else:
+            labels, summary = self._cluster(features, dataset, runner)
+            if summary.get('num_clusters', 0) == 0:
+                if self.labels is None or self._last_was_warmup:
+                    raise RuntimeError(
+                        'PseudoLabelHook: the label generator found no '
+                        f'cluster among {num} training samples at epoch '
+                        f'{epoch}; increase the clusterer `eps` (e.g. '
+                        'label_generator.clusterer.eps) or lower '
+                        '`min_samples` in the config')
+                runner.logger.warning(
+                    f'PseudoLabelHook: no cluster found at epoch {epoch}; '
+                    'keeping the previous pseudo labels')
+                labels = self.labels
+                summary = dict(self.summary, kept_previous=True)
+
+        head.warmup = warmup
+        head.reset(features, torch.as_tensor(labels, device=features.device))
+        sampler = runner.train_dataloader.sampler
+        if hasattr(sampler, 'set_labels'):
+            sampler.set_labels(labels)
+        self.labels = labels
+        self.summary = summary
+        self._last_was_warmup = warmup
+
+        if not warmup and self.log_gt_metrics:
+            summary.update(self._gt_metrics(dataset, labels))
+        summary['time'] = round(time.time() - start, 2)
+        self._log(runner, summary)
+
+    def _cluster(self, features: torch.Tensor, dataset, runner):
+        labels = None
+        summary: dict = {}
+        if get_rank() == 0:
+            camids = _dataset_array(dataset, 'get_camids', 'camid')
+            labels, summary = self.label_generator(
+                features.float().cpu().numpy(), camids)
+            labels = np.asarray(labels, dtype=np.int64)
+        if get_world_size() > 1:
+            labels = broadcast_array(labels, src=0)
+            summary = self._broadcast_summary(summary)
+        return labels, summary
+
+    @staticmethod
+    def _broadcast_summary(summary: dict) -> dict:
+        from mmengine.dist import broadcast_object_list
+        obj = [summary]
+        broadcast_object_list(obj, src=0)
+        return obj[0]
+
+    @staticmethod
+    def _gt_metrics(dataset, labels: np.ndarray) -> dict:
+        from sklearn.metrics import (adjusted_rand_score,
+                                     normalized_mutual_info_score)
+
+        from jclreid.evaluation.functional import pairwise_precision_recall
+        pids = _dataset_array(dataset, 'get_pids', 'pid')
+        if (pids < 0).all():
+            return {}
+        # Outliers are singletons for NMI / ARI.
+        pred = labels.copy()
+        out = pred < 0
+        pred[out] = pred.max(initial=-1) + 1 + np.arange(out.sum())
+        precision, recall, fscore = pairwise_precision_recall(pids, labels)
+        return dict(
+            gt_nmi=float(normalized_mutual_info_score(pids, pred)),
+            gt_ari=float(adjusted_rand_score(pids, pred)),
+            gt_pair_precision=float(precision),
+            gt_pair_recall=float(recall),
+            gt_pair_fscore=float(fscore))
+
+    @staticmethod
+    def _log(runner, summary: dict) -> None:
+        parts = []
+        for key, value in summary.items():
+            if isinstance(value, float):
+                parts.append(f'{key}: {value:.4f}')
+            else:
+                parts.append(f'{key}: {value}')
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                runner.message_hub.update_scalar(f'pseudo_label/{key}',
+                                                 float(value))
+        runner.logger.info(f'Epoch {runner.epoch} pseudo labels: ' +
+                           ', '.join(parts))

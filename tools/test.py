@@ -1,0 +1,95 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+"""Score a checkpoint: mAP / CMC / mINP for re-ID, ACC / NMI / ARI / mAP for
+scenes.
+
+Examples:
+    python tools/test.py configs/jcl/jcl_r50_market.py work_dirs/jcl_r50_market/epoch_50.pth
+    python tools/test.py CONFIG CKPT --dump work_dirs/feats.pkl --rerank
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
+
+from jclreid.utils import register_all_modules, setup_cpu_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a jclreid model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and results')
+    parser.add_argument(
+        '--dump',
+        type=str,
+        help='dump the per-sample predictions (features, pid, camid, '
+        'is_query, img_path) to a .pkl file, e.g. for '
+        'tools/visualization/vis_ranked_list.py')
+    parser.add_argument(
+        '--rerank',
+        action='store_true',
+        help='k-reciprocal re-ranking in the re-ID metric')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _set_rerank(evaluator_cfg) -> None:
+    metrics = evaluator_cfg if isinstance(evaluator_cfg,
+                                          list) else [evaluator_cfg]
+    for metric in metrics:
+        if metric.get('type') == 'ReIDMetric':
+            metric['rerank'] = True
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint {args.checkpoint!r} does not exist')
+    cfg.load_from = args.checkpoint
+    if args.rerank:
+        _set_rerank(cfg.test_evaluator)
+    # The test runner needs no pseudo labels.
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks', [])
+        if h.get('type') != 'PseudoLabelHook'
+    ]
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must be a .pkl file, got {args.dump!r}')
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.dump))
+    metrics = runner.test()
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
