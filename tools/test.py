@@ -14,7 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
-from jclreid.utils import register_all_modules, setup_cpu_distributed
+from jclreid.utils import (apply_num_threads, register_all_modules,
+                           setup_cpu_distributed)
 
 
 def parse_args():
@@ -81,6 +82,7 @@ def main():
         if h.get('type') != 'PseudoLabelHook'
     ]
     setup_cpu_distributed(cfg, args.launcher)
+    apply_num_threads(cfg)
     runner = Runner.from_cfg(cfg)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):

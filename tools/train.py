@@ -13,7 +13,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from jclreid.utils import register_all_modules, setup_cpu_distributed
+from jclreid.utils import (apply_num_threads, register_all_modules,
+                           setup_cpu_distributed)
 
 
 def parse_args():
@@ -88,6 +89,7 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
+    apply_num_threads(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -1,8 +1,9 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 from .compat import load_state_dict_file, register_checkpoint_loader
-from .setup_env import register_all_modules, setup_cpu_distributed
+from .setup_env import (apply_num_threads, register_all_modules,
+                        setup_cpu_distributed)
 
 __all__ = [
     'register_all_modules', 'register_checkpoint_loader', 'setup_cpu_distributed',
-    'load_state_dict_file'
+    'load_state_dict_file', 'apply_num_threads'
 ]

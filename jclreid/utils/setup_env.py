@@ -59,3 +59,20 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def apply_num_threads(cfg) -> None:
+    """Apply the config field ``num_threads`` (torch intra-op threads).
+
+    On small CPU machines more threads than free cores slow training down
+    by an order of magnitude; configs meant for laptops set it (e.g. 1).
+    ``None`` or absent leaves torch's default.
+    """
+    import torch
+    num_threads = cfg.get('num_threads', None)
+    if num_threads is None:
+        return
+    if not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError('config field num_threads must be a positive int or '
+                         f'None, got {num_threads!r}')
+    torch.set_num_threads(num_threads)
