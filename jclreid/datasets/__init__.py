@@ -1,1 +1,14 @@
 # Copyright (c) jclreid contributors. All rights reserved.
+from .base_reid_dataset import BaseReIDDataset
+from .market1501 import DukeMTMCReID, Market1501
+from .msmt17 import MSMT17
+from .reid_folder import ReIDFolder
+from .samplers import *  # noqa: F401,F403
+from .scene_folder import SceneFolder
+from .synthetic import SyntheticReID, SyntheticScenes
+from .transforms import *  # noqa: F401,F403
+
+__all__ = [
+    'BaseReIDDataset', 'Market1501', 'DukeMTMCReID', 'MSMT17', 'ReIDFolder',
+    'SceneFolder', 'SyntheticReID', 'SyntheticScenes'
+]

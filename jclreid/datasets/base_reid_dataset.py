@@ -1,0 +1,104 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+
+
+class BaseReIDDataset(BaseDataset):
+    """Base class of re-ID and scene datasets.
+
+    Every item of the data list is a dict with ``img_path`` (str), ``pid``
+    (int, ground-truth identity or class, ``-1`` unknown), ``camid`` (int,
+    0-based) and ``is_query`` (bool); mmengine adds ``sample_idx``. The data
+    list is built once and never changed: pseudo labels live in the model's
+    head and in the sampler, not in the dataset.
+
+    Args:
+        data_root (str): Root folder of the dataset.
+        split (str): ``'train'``, ``'query'``, ``'gallery'`` or ``'test'``
+            (query followed by gallery). Defaults to ``'train'``.
+        pipeline (Sequence[dict]): Transforms. Defaults to ``()``.
+        **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    SPLITS = ('train', 'query', 'gallery', 'test')
+    METAINFO: dict = dict(dataset_name='reid')
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 pipeline: Sequence = (),
+                 **kwargs) -> None:
+        if split not in self.SPLITS:
+            raise ValueError(f'{type(self).__name__}: split must be one of '
+                             f'{self.SPLITS}, got {split!r}')
+        if not data_root:
+            raise ValueError(f'{type(self).__name__}: data_root is required')
+        self.split = split
+        super().__init__(
+            data_root=data_root, pipeline=list(pipeline), **kwargs)
+
+    # ----------------------------------------------------------- to override
+    def parse_split(self, split: str) -> List[dict]:
+        """Return the data infos of one of ``train`` / ``query`` /
+        ``gallery``."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- helpers
+    def check_dir(self, path: str, expected: str) -> str:
+        """Raise a clear error if ``path`` is not a folder."""
+        if not osp.isdir(path):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: folder {path!r} does not exist; '
+                f'expected {expected}')
+        return path
+
+    def load_data_list(self) -> List[dict]:
+        root = self.data_root
+        if not osp.isdir(root):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: data_root {root!r} does not exist '
+                f'or is not a folder')
+        if self.split == 'test':
+            query = self.parse_split('query')
+            gallery = self.parse_split('gallery')
+            data_list = ([dict(d, is_query=True) for d in query] +
+                         [dict(d, is_query=False) for d in gallery])
+        else:
+            data_list = [
+                dict(d, is_query=self.split == 'query')
+                for d in self.parse_split(self.split)
+            ]
+        pids = {d['pid'] for d in data_list if d['pid'] >= 0}
+        cams = {d['camid'] for d in data_list}
+        self._metainfo.update(
+            num_pids=len(pids), num_cameras=len(cams), split=self.split)
+        return data_list
+
+    def _array(self, key: str) -> np.ndarray:
+        return np.asarray(
+            [self.get_data_info(i)[key] for i in range(len(self))],
+            dtype=np.int64)
+
+    def get_pids(self) -> np.ndarray:
+        """Ground-truth ids, (N, ) int64 (diagnostics and evaluation only)."""
+        return self._array('pid')
+
+    def get_camids(self) -> np.ndarray:
+        """Camera ids, (N, ) int64."""
+        return self._array('camid')
+
+
+def list_images(folder: str) -> List[str]:
+    """Sorted image file names (not paths) directly inside ``folder``."""
+    import os
+    return sorted(f for f in os.listdir(folder)
+                  if f.lower().endswith(IMG_EXTENSIONS))
+
+
+def parse_int(value: Optional[str]) -> int:
+    return int(value) if value is not None else -1

@@ -1,0 +1,72 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+import os.path as osp
+import re
+from typing import List
+
+from jclreid.registry import DATASETS
+from .base_reid_dataset import BaseReIDDataset, list_images
+
+
+@DATASETS.register_module()
+class Market1501(BaseReIDDataset):
+    """Market-1501 (Zheng et al., 2015).
+
+    Layout under ``data_root``::
+
+        bounding_box_train/  0002_c1s1_000451_03.jpg ...   (train)
+        query/               0001_c1s1_001051_00.jpg ...   (query)
+        bounding_box_test/   0000_c1s1_000151_01.jpg ...   (gallery)
+
+    The file name gives the identity (``-1`` junk, dropped; ``0000``
+    distractors, kept in the gallery) and the camera (``c1`` -> camid 0).
+    After junk removal the real set has 12,936 train, 3,368 query and
+    15,913 gallery images.
+
+    Args:
+        data_root (str): The Market-1501 folder.
+        split (str): ``'train'``, ``'query'``, ``'gallery'`` or ``'test'``.
+        **kwargs: See :class:`BaseReIDDataset`.
+    """
+
+    METAINFO = dict(dataset_name='Market1501')
+    SPLIT_DIRS = dict(
+        train='bounding_box_train', query='query', gallery='bounding_box_test')
+    PATTERN = re.compile(r'^([-\d]+)_c(\d+)')
+    EXAMPLE = '0001_c1s1_001051_00.jpg'
+
+    def parse_split(self, split: str) -> List[dict]:
+        folder = self.check_dir(
+            osp.join(self.data_root, self.SPLIT_DIRS[split]),
+            f'the {type(self).__name__} layout with folders '
+            f'{sorted(self.SPLIT_DIRS.values())}')
+        names = list_images(folder)
+        if not names:
+            raise FileNotFoundError(
+                f'{type(self).__name__}: no image in {folder!r}; expected '
+                f'files named like {self.EXAMPLE!r}')
+        data = []
+        for name in names:
+            match = self.PATTERN.search(name)
+            if match is None:
+                raise ValueError(
+                    f'{type(self).__name__}: file name '
+                    f'{osp.join(folder, name)!r} does not match the pattern '
+                    f'{self.PATTERN.pattern!r} (expected names like '
+                    f'{self.EXAMPLE!r})')
+            pid, cam = int(match.group(1)), int(match.group(2))
+            if pid == -1:
+                continue  # junk
+            data.append(
+                dict(
+                    img_path=osp.join(folder, name), pid=pid,
+                    camid=cam - 1))
+        return data
+
+
+@DATASETS.register_module()
+class DukeMTMCReID(Market1501):
+    """DukeMTMC-reID: the Market-1501 folder layout, names like
+    ``0005_c2_f0046985.jpg``."""
+
+    METAINFO = dict(dataset_name='DukeMTMCReID')
+    EXAMPLE = '0005_c2_f0046985.jpg'
