@@ -8,6 +8,29 @@ from mmengine.dist import (all_gather, broadcast_object_list, get_rank,
                            get_world_size)
 
 
+def all_gather_cat(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate a tensor from every rank along dim 0, in rank order.
+
+    The first dimension may differ between ranks. Without a process group
+    the tensor is returned as is.
+
+    Args:
+        tensor (Tensor): (n_r, ...) on this rank.
+
+    Returns:
+        Tensor: (sum_r n_r, ...).
+    """
+    if get_world_size() == 1:
+        return tensor
+    sizes = [int(s.item()) for s in all_gather(
+        torch.tensor([tensor.shape[0]], device=tensor.device))]
+    max_len = max(sizes)
+    pad = tensor.new_zeros((max_len - tensor.shape[0], ) +
+                           tuple(tensor.shape[1:]))
+    parts = all_gather(torch.cat([tensor, pad]))
+    return torch.cat([p[:n] for p, n in zip(parts, sizes)])
+
+
 def gather_by_index(indices: torch.Tensor, values: torch.Tensor,
                     total: int) -> torch.Tensor:
     """Gather per-rank shards of a dataset-sized array, ordered by index.
@@ -31,17 +54,8 @@ def gather_by_index(indices: torch.Tensor, values: torch.Tensor,
         raise ValueError(f'gather_by_index: {indices.numel()} indices for '
                          f'{values.shape[0]} values')
     if get_world_size() > 1:
-        sizes = all_gather(
-            torch.tensor([indices.numel()], device=values.device))
-        max_len = int(max(s.item() for s in sizes))
-        pad = max_len - indices.numel()
-        idx_pad = torch.cat([indices, indices.new_full((pad, ), -1)])
-        val_pad = torch.cat(
-            [values, values.new_zeros((pad, ) + tuple(values.shape[1:]))])
-        all_idx = torch.cat(all_gather(idx_pad))
-        all_val = torch.cat(all_gather(val_pad))
-        keep = all_idx >= 0
-        indices, values = all_idx[keep], all_val[keep]
+        indices = all_gather_cat(indices)
+        values = all_gather_cat(values)
     out = values.new_zeros((total, ) + tuple(values.shape[1:]))
     seen = torch.zeros(total, dtype=torch.bool, device=values.device)
     if indices.numel() and (indices.min() < 0 or indices.max() >= total):

@@ -1,0 +1,43 @@
+# JCL from random initialisation on the embedded synthetic persons, on CPU:
+# ResNet-18 + WAM at 64x32, an instance-discrimination warm-up, then joint
+# cluster + instance training with the camera-aware filter.
+_base_ = [
+    '../_base_/models/jcl_r50.py',
+    '../_base_/datasets/synthetic_reid.py',
+    '../_base_/default_runtime.py',
+]
+
+num_threads = 1  # torch threads; raise on machines with more free cores
+
+model = dict(
+    backbone=dict(depth=18, init_cfg=None),
+    neck=dict(in_channels=512, pooling='avg'),
+    head=dict(feat_dim=512))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4))
+max_epochs = 20
+param_scheduler = dict(
+    type='MultiStepLR', by_epoch=True, milestones=[15], gamma=0.1)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+
+custom_hooks = [
+    dict(
+        type='PseudoLabelHook',
+        pipeline=_base_.test_pipeline,  # noqa: F821
+        interval=1,
+        warmup_epochs=5,
+        batch_size=128,
+        label_generator=dict(
+            type='LabelGenerator',
+            distance=dict(type='JaccardDistance', k1=20, k2=6),
+            clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=4),
+            filters=[dict(type='CameraAwareFilter', min_cameras=2)])),
+]
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
