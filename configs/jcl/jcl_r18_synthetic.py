@@ -17,24 +17,25 @@ model = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4))
-max_epochs = 20
+max_epochs = 25
 param_scheduler = dict(
-    type='MultiStepLR', by_epoch=True, milestones=[15], gamma=0.1)
+    type='MultiStepLR', by_epoch=True, milestones=[20], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 
 custom_hooks = [
+    dict(type='ValBeforeTrainHook'),
     dict(
         type='PseudoLabelHook',
         pipeline=_base_.test_pipeline,  # noqa: F821
         interval=1,
-        warmup_epochs=5,
+        warmup_epochs=8,
         batch_size=128,
         label_generator=dict(
             type='LabelGenerator',
-            distance=dict(type='JaccardDistance', k1=20, k2=6),
-            clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=4),
+            distance=dict(type='JaccardDistance', k1=12, k2=4),
+            clusterer=dict(type='DBSCANClusterer', eps=0.5, min_samples=4),
             filters=[dict(type='CameraAwareFilter', min_cameras=2)])),
 ]
 

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -39,7 +40,19 @@ class _Data(Dataset):
         return dict(inputs=x, labels=x.sum())
 
 
+class _StopAfter(Hook):
+    """Simulates an interrupted run: stops after ``epochs`` epochs."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def after_train_epoch(self, runner):
+        if runner.epoch + 1 >= self.epochs:
+            runner.train_loop.stop_training = True
+
+
 def _runner(work_dir, max_epochs, **kwargs):
+    torch.manual_seed(0)  # same initial weights for every run
     return Runner(
         model=_Toy(),
         work_dir=str(work_dir),
@@ -71,8 +84,9 @@ def test_save_then_resume_matches_uninterrupted(tmp_path):
     full.train()
     expected = copy.deepcopy(full.model.state_dict())
 
-    part = _runner(tmp_path / 'part', 2)
+    part = _runner(tmp_path / 'part', 3, custom_hooks=[_StopAfter(2)])
     part.train()
+    assert not (tmp_path / 'part' / 'epoch_3.pth').exists()
     ckpt = tmp_path / 'part' / 'epoch_2.pth'
     assert ckpt.is_file()
     # A run checkpoint holds more than tensors: plain weights_only fails.

@@ -1,0 +1,60 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+import warnings
+
+import numpy as np
+import pytest
+
+from jclreid.clustering import (CameraAwareFilter, DBSCANClusterer,
+                                jaccard_distance)
+from jclreid.evaluation import ari
+from jclreid.registry import CLUSTERERS
+
+
+def _blobs(seed=0):
+    rng = np.random.RandomState(seed)
+    centers = rng.randn(8, 32) * 2
+    x = np.concatenate([c + 0.3 * rng.randn(15, 32) for c in centers])
+    return x.astype(np.float32), np.repeat(np.arange(8), 15)
+
+
+def test_dbscan_recovers_blobs():
+    x, y = _blobs()
+    labels = DBSCANClusterer(eps=0.6, min_samples=4)(
+        jaccard_distance(x, k1=10, k2=4))
+    assert ari(y, labels) == pytest.approx(1.0)
+
+
+def test_camera_filter():
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, -1])
+    camids = np.array([0, 0, 0, 0, 1, 2, 3, 1])
+    out, info = CameraAwareFilter(min_cameras=2)(labels, camids)
+    assert out.tolist() == [-1, -1, -1, 0, 0, 1, 1, -1]
+    assert info['num_removed_clusters'] == 1
+    filt = CameraAwareFilter(min_cameras=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        same, info = filt(labels, np.zeros(8, int))
+        filt(labels, np.zeros(8, int))
+    assert same.tolist() == labels.tolist()
+    assert info['num_removed_clusters'] == 0
+    assert len([w for w in caught if 'fewer than 2 cameras' in str(
+        w.message)]) == 1
+
+
+def test_label_generator_summary():
+    x, y = _blobs(1)
+    # Blob 0 is seen by one camera only; the others by two.
+    camids = np.where(y == 0, 0, np.arange(len(y)) % 2)
+    gen = CLUSTERERS.build(
+        dict(
+            type='LabelGenerator',
+            distance=dict(type='JaccardDistance', k1=10, k2=4),
+            clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=4),
+            filters=[dict(type='CameraAwareFilter', min_cameras=2)]))
+    labels, summary = gen(x, camids)
+    assert summary['num_clusters'] == 7
+    assert summary['num_removed_clusters'] == 1
+    assert summary['num_outliers'] == 15
+    assert (labels[y == 0] == -1).all()
+    assert sorted(set(labels[labels >= 0].tolist())) == list(range(7))
+    assert summary['size_min'] == summary['size_max'] == 15
