@@ -1,0 +1,141 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+"""PseudoLabelHook in a real mmengine Runner on a tiny synthetic dataset."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import Runner
+
+from jclreid.engine.hooks import PseudoLabelHook
+
+IMG = (32, 16)
+PIPE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(16, 32), keep_ratio=False),
+    dict(type='PackReIDInputs'),
+]
+
+
+def tiny_cfg(work_dir,
+             data_root,
+             warmup_epochs=1,
+             eps=0.7,
+             max_epochs=2,
+             min_samples=2):
+    data = dict(
+        type='SyntheticReID',
+        data_root=str(data_root),
+        num_train_ids=8,
+        num_test_ids=6,
+        num_cameras=3,
+        num_distractors=2,
+        img_size=IMG)
+    return dict(
+        default_scope='jclreid',
+        work_dir=str(work_dir),
+        model=dict(
+            type='JCL',
+            backbone=dict(type='ReIDResNet', depth=18, wam=dict(stages=(2, ))),
+            neck=dict(type='ReIDNeck', in_channels=512, pooling='avg'),
+            head=dict(
+                type='JCLHead',
+                feat_dim=512,
+                loss=dict(
+                    type='JointContrastLoss',
+                    instance_loss=dict(
+                        type='InstanceContrastLoss', k_neg=10)))),
+        train_dataloader=dict(
+            batch_size=8,
+            num_workers=0,
+            sampler=dict(
+                type='PseudoIdentitySampler',
+                batch_size=8,
+                num_instances=2,
+                iters_per_epoch=2),
+            dataset=dict(data, split='train', pipeline=PIPE)),
+        val_dataloader=dict(
+            batch_size=16,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(data, split='test', pipeline=PIPE)),
+        val_evaluator=dict(type='ReIDMetric'),
+        val_cfg=dict(),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        custom_hooks=[
+            dict(
+                type='PseudoLabelHook',
+                pipeline=PIPE,
+                warmup_epochs=warmup_epochs,
+                batch_size=16,
+                label_generator=dict(
+                    type='LabelGenerator',
+                    distance=dict(type='JaccardDistance', k1=6, k2=2),
+                    clusterer=dict(
+                        type='DBSCANClusterer', eps=eps,
+                        min_samples=min_samples),
+                    filters=[dict(type='CameraAwareFilter')]))
+        ],
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', interval=1)),
+        randomness=dict(seed=0),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+    )
+
+
+def _hook(runner):
+    return next(h for h in runner.hooks if isinstance(h, PseudoLabelHook))
+
+
+def test_hook_refreshes_labels_and_memories(tmp_path):
+    runner = Runner.from_cfg(
+        tiny_cfg(tmp_path / 'work', tmp_path / 'data', eps=0.9))
+    runner.train()
+    hook = _hook(runner)
+    head = runner.model.head
+    n = len(runner.train_dataloader.dataset)
+    assert hook.labels is not None and hook.labels.shape == (n, )
+    assert head.is_initialized and not head.warmup
+    assert torch.equal(head.labels.cpu(), torch.as_tensor(hook.labels))
+    assert head.instance_memory.features.shape == (n, 512)
+    assert head.cluster_memory.features.shape[0] == hook.summary[
+        'num_clusters']
+    assert np.array_equal(runner.train_dataloader.sampler.labels, hook.labels)
+    assert 'gt_nmi' in hook.summary and 'num_outliers' in hook.summary
+    # Ground truth never reaches the labels: they are 0..C-1 / -1.
+    assert set(np.unique(hook.labels)) <= set(range(-1, n))
+    scalars = runner.message_hub.log_scalars
+    assert 'pseudo_label/num_clusters' in scalars
+
+
+def test_warmup_uses_every_sample(tmp_path):
+    cfg = tiny_cfg(tmp_path / 'w', tmp_path / 'data', warmup_epochs=5,
+                   max_epochs=1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = _hook(runner)
+    assert runner.model.head.warmup
+    assert hook.labels.tolist() == list(range(len(hook.labels)))
+
+
+def test_zero_clusters_is_a_clear_error(tmp_path):
+    cfg = tiny_cfg(tmp_path / 'z', tmp_path / 'data', warmup_epochs=0,
+                   eps=0.01, min_samples=100)
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(RuntimeError, match='eps'):
+        runner.train()
+
+
+def test_resume_refreshes_memories(tmp_path):
+    cfg = tiny_cfg(tmp_path / 'r', tmp_path / 'data', eps=0.9)
+    Runner.from_cfg(copy.deepcopy(cfg)).train()
+    cfg2 = copy.deepcopy(cfg)
+    cfg2['train_cfg']['max_epochs'] = 3
+    cfg2['resume'] = True
+    cfg2['load_from'] = str(tmp_path / 'r' / 'epoch_2.pth')
+    runner = Runner.from_cfg(cfg2)
+    runner.train()
+    assert runner.model.head.is_initialized
+    assert runner.train_loop.epoch == 3
