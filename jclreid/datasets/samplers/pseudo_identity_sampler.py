@@ -16,8 +16,10 @@ class PseudoIdentitySampler(Sampler):
     pseudo identities drawn without replacement (reshuffled when all were
     used), each contributing up to ``num_instances`` samples chosen across
     as many cameras as possible; an identity with fewer samples contributes
-    all of them (never duplicates within a batch) and further identities
-    fill the batch, so every batch has exactly ``batch_size`` indices.
+    all of them and further identities fill the batch, so every batch has
+    exactly ``batch_size`` indices. A sample repeats within a batch only
+    when the identities run out (fewer labelled samples than a global
+    batch, e.g. the first clusters of a weak model).
     Outliers (label ``-1``) are never drawn. Before :meth:`set_labels` is
     called every sample is its own identity (uniform sampling).
 
@@ -110,11 +112,6 @@ class PseudoIdentitySampler(Sampler):
         rng = np.random.RandomState((self.seed + self.epoch) % (2**32))
         groups = self._groups()
         total = self.world_size * self.batch_size
-        num_valid = sum(g.size for g in groups)
-        if num_valid < total:
-            raise ValueError(
-                f'PseudoIdentitySampler: {num_valid} samples with a pseudo '
-                f'label, fewer than one global batch ({total})')
         queue = []
         batches = []
         for _ in range(self.iters_per_epoch):

@@ -120,6 +120,18 @@ class PseudoLabelHook(Hook):
         self._last_was_warmup = False
 
     # ------------------------------------------------------------------ hooks
+    def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        sampler_bs = getattr(loader.sampler, 'batch_size', None)
+        if sampler_bs is not None and sampler_bs != loader.batch_size:
+            raise ValueError(
+                f'train_dataloader.sampler.batch_size ({sampler_bs}) must '
+                f'equal train_dataloader.batch_size ({loader.batch_size})')
+        if not hasattr(_unwrap(runner.model), 'head') or not hasattr(
+                _unwrap(runner.model).head, 'reset'):
+            raise TypeError('PseudoLabelHook needs a model with a head that '
+                            'has reset(features, labels), e.g. JCL + JCLHead')
+
     def before_train_epoch(self, runner) -> None:
         epoch = runner.epoch
         head = _unwrap(runner.model).head

@@ -77,3 +77,13 @@ def test_errors():
         s.set_labels(np.full(60, -1))
     with pytest.raises(ValueError, match=r'\(60,\)'):
         s.set_labels(np.zeros(3))
+
+
+def test_fewer_labelled_samples_than_a_batch():
+    s = _sampler(batch_size=8, num_instances=2)
+    labels = np.full(60, -1)
+    labels[[3, 7, 11]] = [0, 0, 1]
+    s.set_labels(labels)
+    seq = np.array(list(s))
+    assert len(seq) == 40
+    assert set(seq.tolist()) == {3, 7, 11}
