@@ -1,21 +1,10 @@
-# JCL on DukeMTMC-reID: as Market-1501 with DBSCAN eps 0.7.
+# JCL on DukeMTMC-reID: the Market-1501 recipe with DBSCAN eps 0.7.
 _base_ = ['./jcl_r50_market.py']
 
-train_dataloader = dict(
-    dataset=dict(type='DukeMTMCReID', data_root='data/dukemtmc-reid'))
-val_dataloader = dict(
-    dataset=dict(type='DukeMTMCReID', data_root='data/dukemtmc-reid'))
+data = dict(type='DukeMTMCReID', data_root='data/dukemtmc-reid')
+train_dataloader = dict(dataset=data)
+val_dataloader = dict(dataset=data)
 test_dataloader = val_dataloader
 
-custom_hooks = [
-    dict(
-        type='PseudoLabelHook',
-        pipeline=_base_.test_pipeline,  # noqa: F821
-        batch_size=128,
-        num_workers=4,
-        label_generator=dict(
-            type='LabelGenerator',
-            distance=dict(type='JaccardDistance', k1=30, k2=6),
-            clusterer=dict(type='DBSCANClusterer', eps=0.7, min_samples=4),
-            filters=[dict(type='CameraAwareFilter', min_cameras=2)])),
-]
+custom_hooks = _base_.custom_hooks  # noqa: F821
+custom_hooks[0].label_generator.clusterer.eps = 0.7

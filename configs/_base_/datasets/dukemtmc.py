@@ -1,48 +1,8 @@
-# DukeMTMC-reID at 256x128, paper-style: 4 GPUs x (4 pseudo ids x 16 images).
+# DukeMTMC-reID at 256x128: the Market-1501 set-up on another folder.
+_base_ = ['./market1501.py']
+
 dataset_type = 'DukeMTMCReID'
 data_root = 'data/dukemtmc-reid'
-img_scale = (128, 256)  # (w, h)
-batch_size = 64  # per GPU
-num_instances = 16
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PadRandomCrop', padding=10),
-    dict(type='RandomErasing', prob=0.5, fill='mean'),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='PackReIDInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(
-        type='PseudoIdentitySampler',
-        batch_size=batch_size,
-        num_instances=num_instances,
-        iters_per_epoch=200),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline))
-val_evaluator = dict(type='ReIDMetric', metric='cosine')
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
