@@ -11,7 +11,6 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 from jclreid.utils import (apply_num_threads, register_all_modules,
@@ -26,9 +25,8 @@ def parse_args():
     parser.add_argument(
         '--dump',
         type=str,
-        help='dump the per-sample predictions (features, pid, camid, '
-        'is_query, img_path) to a .pkl file, e.g. for '
-        'tools/visualization/vis_ranked_list.py')
+        help='dump features, pids, camids, image paths and the '
+        'query-gallery ranking (top 50) to a .pkl file, for visualisation')
     parser.add_argument(
         '--rerank',
         action='store_true',
@@ -83,12 +81,13 @@ def main():
     ]
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)
-    runner = Runner.from_cfg(cfg)
     if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump must be a .pkl file, got {args.dump!r}')
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.dump))
+        evaluator = cfg.test_evaluator
+        evaluator = list(evaluator) if isinstance(evaluator,
+                                                  list) else [evaluator]
+        evaluator.append(dict(type='DumpReIDRanking', out_file=args.dump))
+        cfg.test_evaluator = evaluator
+    runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     return metrics
 

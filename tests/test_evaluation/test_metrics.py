@@ -80,3 +80,22 @@ def test_scene_metric():
         s.set_pred_feature(torch.randn(8, generator=g))
     rand.process(None, samples)
     assert rand.evaluate(40)['scene/ACC'] < 70
+
+
+def test_dump_ranking(tmp_path):
+    import pickle
+    out = tmp_path / 'sub' / 'rank.pkl'
+    metric = METRICS.build(dict(type='DumpReIDRanking', out_file=str(out),
+                                topk=5))
+    samples = _reid_samples(True)
+    metric.process(None, samples)
+    assert metric.evaluate(len(samples)) == {}
+    with open(out, 'rb') as f:
+        dump = pickle.load(f)
+    assert dump['features'].shape == (30, 16)
+    assert dump['ranking'].shape == (10, 5)
+    # Perfect features: the first ranked gallery item has the query's pid.
+    q_pids = dump['pids'][dump['query_index']]
+    g_pids = dump['pids'][dump['gallery_index']]
+    assert (g_pids[dump['ranking'][:, 0]] == q_pids).all()
+    assert (np.diff(dump['distances'], axis=1) >= 0).all()

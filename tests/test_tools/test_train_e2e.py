@@ -79,4 +79,8 @@ def test_synthetic_training_raises_map(tmp_path):
     assert 'reid/mAP' in proc.stdout + proc.stderr
     with open(dump, 'rb') as f:
         preds = pickle.load(f)
-    assert len(preds) > 0 and 'pred_feature' in preds[0]
+    n = len(preds['pids'])
+    assert preds['features'].shape[0] == n and n > 0
+    q = preds['is_query'].sum()
+    assert preds['ranking'].shape[0] == q
+    assert all(p.endswith('.jpg') for p in preds['img_paths'])
