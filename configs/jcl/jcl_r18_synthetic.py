@@ -16,7 +16,7 @@ model = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4))
+    optimizer=dict(type='Adam', lr=1e-3, weight_decay=5e-4))
 max_epochs = 25
 param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[20], gamma=0.1)
@@ -30,12 +30,12 @@ custom_hooks = [
         type='PseudoLabelHook',
         pipeline=_base_.test_pipeline,  # noqa: F821
         interval=1,
-        warmup_epochs=8,
+        warmup_epochs=6,
         batch_size=128,
         label_generator=dict(
             type='LabelGenerator',
             distance=dict(type='JaccardDistance', k1=12, k2=4),
-            clusterer=dict(type='DBSCANClusterer', eps=0.5, min_samples=4),
+            clusterer=dict(type='DBSCANClusterer', eps=0.4, min_samples=4),
             filters=[dict(type='CameraAwareFilter', min_cameras=2)])),
 ]
 
