@@ -8,12 +8,11 @@ Examples:
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from jclreid.utils import (apply_num_threads, register_all_modules,
+from jclreid.utils import (apply_num_threads, load_config,
                            setup_cpu_distributed)
 
 
@@ -57,11 +56,6 @@ def parse_args():
 
 def merge_args(cfg: Config, args) -> Config:
     """Merge command-line arguments into the config."""
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -83,10 +77,7 @@ def merge_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)

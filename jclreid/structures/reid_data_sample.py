@@ -1,5 +1,5 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 import torch

@@ -28,7 +28,7 @@ def _data_options(data_root):
         opts += [
             f'{prefix}data_root={data_root}', f'{prefix}num_train_ids=40',
             f'{prefix}num_test_ids=30', f'{prefix}num_cameras=4',
-            f'{prefix}num_distractors=10', f'{prefix}img_size=[32,16]'
+            f'{prefix}num_distractors=10'
         ]
     return opts + [f'{loader}.num_workers=0'
                    for loader in ('train_dataloader', 'val_dataloader',
@@ -43,17 +43,12 @@ def test_synthetic_training_raises_map(tmp_path):
     work = str(tmp_path / 'work')
     data_root = str(tmp_path / 'data')
     opts = _data_options(data_root) + [
-        'train_dataloader.dataset.pipeline.1.scale=[16,32]',
-        'val_dataloader.dataset.pipeline.1.scale=[16,32]',
-        'test_dataloader.dataset.pipeline.1.scale=[16,32]',
-        'custom_hooks.1.pipeline.1.scale=[16,32]',
         'train_dataloader.sampler.iters_per_epoch=12',
         'train_dataloader.batch_size=32',
         'train_dataloader.sampler.batch_size=32',
         'custom_hooks.1.warmup_epochs=4',
         'train_cfg.max_epochs=8', 'train_cfg.val_interval=8',
         'default_hooks.checkpoint.interval=8',
-        'optim_wrapper.optimizer.lr=0.001',
     ]
     _run([osp.join(ROOT, 'tools', 'train.py'),
           osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py'),
@@ -64,7 +59,7 @@ def test_synthetic_training_raises_map(tmp_path):
         records = [json.loads(line) for line in f]
     maps = [r['reid/mAP'] for r in records if 'reid/mAP' in r]
     assert len(maps) == 2, maps  # before training and after the last epoch
-    assert maps[1] > maps[0] + 3, maps
+    assert maps[1] > maps[0] + 10, maps
     pseudo = [r for r in records if 'pseudo_label/num_clusters' in r]
     assert pseudo, 'pseudo-label summaries are logged'
 
@@ -73,8 +68,7 @@ def test_synthetic_training_raises_map(tmp_path):
     proc = _run([osp.join(ROOT, 'tools', 'test.py'),
                  osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py'),
                  ckpt, '--work-dir', str(tmp_path / 'test'), '--dump', dump,
-                 '--cfg-options'] + _data_options(data_root) + [
-                     'test_dataloader.dataset.pipeline.1.scale=[16,32]'],
+                 '--cfg-options'] + _data_options(data_root),
                 cwd=str(tmp_path))
     assert 'reid/mAP' in proc.stdout + proc.stderr
     with open(dump, 'rb') as f:

@@ -15,7 +15,7 @@ order, so the same arguments give byte-identical files.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import cv2
 import numpy as np

@@ -259,14 +259,16 @@ class PseudoLabelHook(Hook):
 
     @staticmethod
     def _log(runner, summary: dict) -> None:
-        parts = []
+        """Log the summary as text and write its numbers to the visualizer
+        backends (``vis_data/scalars.json`` by default) at the epoch."""
+        parts, scalars = [], {}
         for key, value in summary.items():
             if isinstance(value, float):
                 parts.append(f'{key}: {value:.4f}')
             else:
                 parts.append(f'{key}: {value}')
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                runner.message_hub.update_scalar(f'pseudo_label/{key}',
-                                                 float(value))
+                scalars[f'pseudo_label/{key}'] = float(value)
         runner.logger.info(f'Epoch {runner.epoch} pseudo labels: ' +
                            ', '.join(parts))
+        runner.visualizer.add_scalars(scalars, step=runner.epoch)
