@@ -7,6 +7,7 @@ from typing import List, Optional
 import numpy as np
 
 from jclreid.registry import DATASETS
+from jclreid.utils.fileio import atomic_write
 from .base_reid_dataset import BaseReIDDataset, list_images
 
 
@@ -105,12 +106,9 @@ class SceneFolder(BaseReIDDataset):
                         'point split_file elsewhere')
             return saved['split']
         split = self._make_split(classes, files)
-        out_dir = osp.dirname(osp.abspath(self.split_file))
-        os.makedirs(out_dir, exist_ok=True)
-        tmp = f'{self.split_file}.tmp{os.getpid()}'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(dict(expected, split=split), f)
-        os.replace(tmp, self.split_file)
+        atomic_write(
+            json.dumps(dict(expected, split=split)).encode('utf-8'),
+            self.split_file)
         return split
 
     def parse_split(self, split: str) -> List[dict]:

@@ -1,6 +1,4 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-import os
-import os.path as osp
 import pickle
 from typing import Optional, Sequence
 
@@ -9,6 +7,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from jclreid.registry import METRICS
+from jclreid.utils.fileio import atomic_write
 from ..functional import compute_distance
 from ._utils import dedup_by_index, sample_fields
 
@@ -80,10 +79,5 @@ class DumpReIDRanking(BaseMetric):
                 gallery_index=g_idx,
                 ranking=order.numpy(),
                 distances=values.numpy())
-        out_dir = osp.dirname(osp.abspath(self.out_file))
-        os.makedirs(out_dir, exist_ok=True)
-        tmp = f'{self.out_file}.tmp{os.getpid()}'
-        with open(tmp, 'wb') as f:
-            pickle.dump(out, f)
-        os.replace(tmp, self.out_file)
+        atomic_write(pickle.dumps(out), self.out_file)
         return {}
