@@ -40,6 +40,20 @@ def _expanded_sets(rank: np.ndarray, k1: int):
     return np.concatenate(rows), np.concatenate(cols)
 
 
+def _pair_cosine(feats: np.ndarray,
+                 rows: np.ndarray,
+                 cols: np.ndarray,
+                 chunk_size: int = 8192) -> np.ndarray:
+    """Dot products ``feats[rows[p]] . feats[cols[p]]`` for every pair p,
+    in chunks so that memory stays O(chunk_size * D)."""
+    out = np.empty(rows.size, dtype=np.float32)
+    for start in range(0, rows.size, chunk_size):
+        r = rows[start:start + chunk_size]
+        c = cols[start:start + chunk_size]
+        out[start:start + r.size] = np.einsum('ij,ij->i', feats[r], feats[c])
+    return out
+
+
 def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
                      k1: int = 30,
                      k2: int = 6,
@@ -89,7 +103,7 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
         features, torch.Tensor) else np.asarray(features, dtype=np.float32)
     feats = feats / np.maximum(
         np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
-    cos = np.einsum('ij,ij->i', feats[rows], feats[cols])
+    cos = _pair_cosine(feats, rows, cols)
     weights = np.exp(-(2 - 2 * cos)).astype(np.float64)
     enc = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
     row_sum = np.asarray(enc.sum(axis=1)).ravel()

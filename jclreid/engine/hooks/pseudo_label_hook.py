@@ -187,7 +187,7 @@ class PseudoLabelHook(Hook):
             summary = dict(num_samples=num, num_clusters=num, num_outliers=0,
                            num_removed_clusters=0, warmup=True)
         else:
-            labels, summary = self._cluster(features, dataset, runner)
+            labels, summary = self._cluster(features, dataset)
             if summary.get('num_clusters', 0) == 0:
                 if self.labels is None or self._last_was_warmup:
                     raise RuntimeError(
@@ -216,7 +216,7 @@ class PseudoLabelHook(Hook):
         summary['time'] = round(time.time() - start, 2)
         self._log(runner, summary)
 
-    def _cluster(self, features: torch.Tensor, dataset, runner):
+    def _cluster(self, features: torch.Tensor, dataset):
         labels = None
         summary: dict = {}
         if get_rank() == 0:
