@@ -1,34 +1,23 @@
 # Copyright (c) jclreid contributors. All rights reserved.
+import os.path as osp
+
 import torch
+from mmengine.config import Config
 
 from jclreid.registry import MODELS
 from jclreid.structures import ReIDDataSample
 
-CFG = dict(
-    type='JCL',
-    data_preprocessor=dict(
-        type='ReIDDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='ReIDResNet',
-        depth=18,
-        last_stride=1,
-        wam=dict(stages=(2, 3), attention='cbam', ratio=0.3, factor=1.5)),
-    neck=dict(type='ReIDNeck', in_channels=512, pooling='gem'),
-    head=dict(
-        type='JCLHead',
-        feat_dim=512,
-        cluster_memory=dict(type='ClusterMemory', momentum=0.2, mode='hard'),
-        instance_memory=dict(type='InstanceMemory', momentum=0.2),
-        loss=dict(
-            type='JointContrastLoss',
-            cluster_loss=dict(type='ClusterContrastLoss', temperature=0.05),
-            instance_loss=dict(
-                type='InstanceContrastLoss', temperature=0.05, k_neg=50),
-            cluster_weight=1.0,
-            instance_weight=1.0)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The shipped model config, shrunk to ResNet-18 without pretrained weights.
+_cfg = Config.fromfile(
+    osp.join(ROOT, 'configs', '_base_', 'models', 'jcl_r50.py'))
+_cfg.merge_from_dict({
+    'model.backbone.depth': 18,
+    'model.backbone.init_cfg': None,
+    'model.neck.in_channels': 512,
+    'model.head.feat_dim': 512
+})
+CFG = _cfg.model
 
 
 def _batch(n=4):
@@ -68,7 +57,9 @@ def test_jcl_train_step_and_predict():
 
 
 def test_flip_test_averages():
-    model = MODELS.build(dict(CFG, flip_test=True, head=None)).eval()
+    cfg = CFG.copy()
+    cfg.update(flip_test=True, head=None)
+    model = MODELS.build(cfg).eval()
     data = model.data_preprocessor(_batch(2), False)
     with torch.no_grad():
         feats = torch.stack(
