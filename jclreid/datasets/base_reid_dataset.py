@@ -1,6 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -99,6 +99,3 @@ def list_images(folder: str) -> List[str]:
     return sorted(f for f in os.listdir(folder)
                   if f.lower().endswith(IMG_EXTENSIONS))
 
-
-def parse_int(value: Optional[str]) -> int:
-    return int(value) if value is not None else -1

@@ -3,7 +3,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from jclreid.registry import MODELS
@@ -84,7 +83,3 @@ class ReIDNeck(BaseModule):
             x = self.bn(x)
         return x
 
-
-def l2_normalize(x: torch.Tensor) -> torch.Tensor:
-    """Row-wise L2 normalisation, (B, D) -> (B, D)."""
-    return F.normalize(x, dim=1)
