@@ -145,3 +145,29 @@ def test_resume_refreshes_memories(tmp_path):
     runner.train()
     assert runner.model.head.is_initialized
     assert runner.train_loop.epoch == 3
+
+
+def test_refresh_schedule(monkeypatch):
+    """Warm-up epochs refresh every epoch; then every `interval` epochs; an
+    uninitialised head (after resume) forces a refresh."""
+    from types import SimpleNamespace
+    hook = PseudoLabelHook(pipeline=PIPE, warmup_epochs=2, interval=3)
+    refreshed = []
+    head = SimpleNamespace(is_initialized=False)
+
+    def fake_refresh(runner):
+        refreshed.append(runner.epoch)
+        head.is_initialized = True
+
+    monkeypatch.setattr(hook, 'refresh', fake_refresh)
+    model = SimpleNamespace(head=head)
+    for epoch in range(10):
+        hook.before_train_epoch(SimpleNamespace(epoch=epoch, model=model))
+    assert refreshed == [0, 1, 2, 5, 8]
+    # Resume at epoch 4: memories are not in the checkpoint.
+    refreshed.clear()
+    head.is_initialized = False
+    hook.before_train_epoch(SimpleNamespace(epoch=4, model=model))
+    assert refreshed == [4]
+    with pytest.raises(ValueError, match='interval'):
+        PseudoLabelHook(pipeline=PIPE, interval=0)
