@@ -1,10 +1,15 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-from .clustering import ari, cluster_accuracy, nmi, pairwise_precision_recall
-from .distance import compute_distance
+"""Metric functions. They return fractions in [0, 1]; the metric classes in
+:mod:`jclreid.evaluation.metrics` report percentages."""
+from .clustering import (ari, cluster_accuracy, nmi, pairwise_precision_recall)
+from .distance import compute_distance, cosine_distance, euclidean_distance
 from .rank import evaluate_rank
-from .rerank import re_ranking
+from .rerank import re_ranking, re_ranking_features
+from .retrieval import leave_one_out_knn, leave_one_out_map
 
 __all__ = [
-    'evaluate_rank', 'compute_distance', 're_ranking', 'cluster_accuracy',
-    'nmi', 'ari', 'pairwise_precision_recall'
+    'evaluate_rank', 'compute_distance', 'cosine_distance',
+    'euclidean_distance', 're_ranking', 're_ranking_features',
+    'cluster_accuracy', 'nmi', 'ari', 'pairwise_precision_recall',
+    'leave_one_out_map', 'leave_one_out_knn'
 ]

@@ -3,13 +3,12 @@ import pickle
 from typing import Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 
 from jclreid.registry import METRICS
 from jclreid.utils.fileio import atomic_write
 from ..functional import compute_distance
-from ._utils import dedup_by_index, sample_fields
+from ._utils import prepare_results, sample_fields, stack_features
 
 
 @METRICS.register_module()
@@ -49,15 +48,11 @@ class DumpReIDRanking(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
-            fields = sample_fields(sample)
-            get = (sample.get if isinstance(sample, dict) else
-                   lambda k, d=None: getattr(sample, k, d))
-            fields['img_path'] = get('img_path', None)
-            self.results.append(fields)
+            self.results.append(sample_fields(sample))
 
     def compute_metrics(self, results: list) -> dict:
-        results = dedup_by_index(results)
-        feats = torch.stack([r['feature'] for r in results])
+        results = prepare_results(results)
+        feats = stack_features(results)
         is_query = np.array([r['is_query'] for r in results])
         out = dict(
             features=feats.numpy().astype(np.float32),

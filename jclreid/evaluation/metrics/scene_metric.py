@@ -2,70 +2,44 @@
 from typing import Optional, Sequence
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 from sklearn.cluster import KMeans
 
 from jclreid.registry import METRICS
-from ..functional import ari, cluster_accuracy, nmi
-from ._utils import dedup_by_index, sample_fields
-
-
-def leave_one_out_map(features: torch.Tensor, labels: np.ndarray) -> float:
-    """Retrieval mAP where every sample queries all the others (cosine);
-    same label = relevant. Queries with no relevant item are skipped."""
-    feats = F.normalize(features.float(), dim=1)
-    sim = (feats @ feats.t()).numpy()
-    np.fill_diagonal(sim, -np.inf)
-    aps = []
-    for i in range(len(labels)):
-        order = np.argsort(-sim[i], kind='stable')[:-1]  # drop itself
-        rel = labels[order] == labels[i]
-        if not rel.any():
-            continue
-        pos = np.flatnonzero(rel)
-        aps.append((np.arange(1, len(pos) + 1) / (pos + 1)).mean())
-    return float(np.mean(aps)) if aps else 0.0
-
-
-def leave_one_out_knn(features: torch.Tensor, labels: np.ndarray,
-                      k: int) -> float:
-    """kNN (cosine, majority vote, ties to the nearest) accuracy of every
-    sample against all the others."""
-    feats = F.normalize(features.float(), dim=1)
-    sim = feats @ feats.t()
-    sim.fill_diagonal_(-float('inf'))
-    k = min(k, len(labels) - 1)
-    nn_idx = sim.topk(k, dim=1).indices.numpy()
-    correct = 0
-    for i, row in enumerate(nn_idx):
-        votes = labels[row]
-        values, counts = np.unique(votes, return_counts=True)
-        best = values[counts == counts.max()]
-        # Tie: the label of the nearest neighbour among the tied ones.
-        pred = next(v for v in votes if v in best)
-        correct += int(pred == labels[i])
-    return correct / len(labels)
+from ..functional import (ari, cluster_accuracy, leave_one_out_knn,
+                          leave_one_out_map, nmi)
+from ._utils import prepare_results, sample_fields, stack_features
 
 
 @METRICS.register_module()
 class SceneMetric(BaseMetric):
-    """Unsupervised scene-classification metrics, in percent.
+    """Unsupervised scene-classification metrics, in percent (0-100).
 
-    - ``ACC`` / ``NMI`` / ``ARI``: k-means with K = number of classes on the
-      L2-normalised test features, matched to the classes (Hungarian).
-    - ``mAP``: leave-one-out retrieval mAP on the test features (cosine).
-    - ``kNN``: leave-one-out k-nearest-neighbour accuracy on the test
-      features, a linear-free probe of the embedding (``knn_k`` set).
+    Every evaluated sample carries ``pred_feature`` (D, ) and its class as
+    ``pid`` (and ``sample_idx``). On the test features:
+
+    - ``ACC`` / ``NMI`` / ``ARI``: k-means (scikit-learn) with K = the
+      number of classes among the labels, on the L2-normalised features;
+      ACC maps clusters to classes one-to-one (Hungarian algorithm).
+    - ``mAP``: leave-one-out retrieval mAP; every image queries all the
+      others by cosine distance, same class = relevant.
+    - ``kNN`` (only when ``knn_k`` is set): leave-one-out k-nearest-neighbour
+      accuracy (cosine, majority vote). A probe of the embedding, not a
+      trained classifier; the labels are never used for training.
+
+    The functions in :mod:`jclreid.evaluation.functional` return fractions.
+    Results are de-duplicated by ``sample_idx`` and sorted by it, so k-means
+    sees the same data in the same order on every run.
 
     Args:
-        n_init (int): k-means restarts. Defaults to 10.
-        seed (int): k-means seed. Defaults to 0.
+        n_init (int): k-means restarts (best inertia kept). Defaults to 10.
+        seed (int): k-means random state. Defaults to 0.
         knn_k (int, optional): k of the kNN probe; None skips it.
             Defaults to None.
-        collect_device (str): Defaults to ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to
+            None, i.e. ``'scene'``.
     """
 
     default_prefix = 'scene'
@@ -77,25 +51,34 @@ class SceneMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if knn_k is not None and knn_k < 1:
-            raise ValueError(f'SceneMetric.knn_k must be >= 1, got {knn_k}')
+        if not isinstance(n_init, int) or n_init < 1:
+            raise ValueError(f'SceneMetric.n_init must be an int >= 1, got '
+                             f'{n_init!r}')
+        if knn_k is not None and (not isinstance(knn_k, int) or knn_k < 1):
+            raise ValueError('SceneMetric.knn_k must be None or an int >= 1, '
+                             f'got {knn_k!r}')
         self.n_init = n_init
         self.seed = seed
         self.knn_k = knn_k
 
     def process(self, data_batch, data_samples: Sequence) -> None:
+        """Store the CPU feature, class (``pid``) and ``sample_idx`` of each
+        data sample (dicts or ReIDDataSample)."""
         for sample in data_samples:
-            self.results.append(sample_fields(sample))
+            fields = sample_fields(sample, required=('pid', ))
+            fields.pop('img_path')
+            self.results.append(fields)
 
     def compute_metrics(self, results: list) -> dict:
-        results = dedup_by_index(results)
-        feats = torch.stack([r['feature'] for r in results])
+        """Score the collected results (see the class docstring)."""
+        results = prepare_results(results)
+        feats = stack_features(results)
         labels = np.array([r['pid'] for r in results])
         num_classes = len(np.unique(labels))
         if num_classes < 2:
-            raise ValueError('SceneMetric needs at least 2 classes in the '
-                             f'test set, got {num_classes}')
-        normed = F.normalize(feats, dim=1).numpy()
+            raise ValueError('SceneMetric needs at least 2 classes among the '
+                             f'test labels, got {num_classes}')
+        normed = F.normalize(feats, dim=1).numpy().astype(np.float64)
         pred = KMeans(
             n_clusters=num_classes, n_init=self.n_init,
             random_state=self.seed).fit_predict(normed)
