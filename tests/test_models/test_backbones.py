@@ -54,6 +54,54 @@ def test_nonlocal_starts_as_identity():
     assert torch.allclose(block(x), x)
 
 
+def test_nonlocal_dot_product_formula():
+    block = NonLocal2d(4, mode='dot_product').eval()
+    nn_init = torch.nn.init
+    nn_init.ones_(block.out[1].weight)
+    x = torch.randn(1, 4, 3, 2)
+    theta = block.theta(x).flatten(2)[0].t()  # (HW, C')
+    phi = block.phi(x).flatten(2)[0]  # (C', HW)
+    g = block.g(x).flatten(2)[0].t()  # (HW, C')
+    y = (theta @ phi / 6) @ g  # 1/N sum_j f(x_i, x_j) g(x_j), N = H * W
+    y = y.t().reshape(1, -1, 3, 2)
+    assert torch.allclose(block(x), x + block.out(y), atol=1e-6)
+    gauss = NonLocal2d(4, mode='embedded_gaussian')
+    assert gauss.mode == 'embedded_gaussian'
+    with pytest.raises(ValueError, match='mode'):
+        NonLocal2d(4, mode='gaussian')
+
+
+@pytest.mark.parametrize('attention,order', [('cbam', 'attention_first'),
+                                             ('nonlocal', 'wave_first'),
+                                             (None, 'attention_first')])
+def test_wam_order(attention, order):
+    torch.manual_seed(0)
+    wam = WAM(8, attention=attention).train()
+    assert wam.order == order
+    if attention == 'nonlocal':
+        torch.nn.init.ones_(wam.attention.out[1].weight)
+    x = torch.randn(2, 8, 10, 4)
+    out = wam(x)
+    start, stop = wam.wave.last_stripe
+    mask = torch.full((1, 1, 10, 1), 1.5)
+    mask[:, :, start:stop] = 1.0
+    expected = (wam.attention(x * mask) if order == 'wave_first' else
+                wam.attention(x) * mask)
+    assert torch.allclose(out, expected, atol=1e-5)
+    swapped = WAM(8, attention='cbam', order='wave_first')
+    assert swapped.order == 'wave_first'
+    with pytest.raises(ValueError, match='order'):
+        WAM(8, order='sideways')
+
+
+def test_cbam_spatial_has_batchnorm():
+    block = CBAM(16)
+    assert isinstance(block.spatial[0], torch.nn.Conv2d)
+    assert isinstance(block.spatial[1], torch.nn.BatchNorm2d)
+    x = torch.randn(2, 16, 6, 4)
+    assert block(x).shape == x.shape
+
+
 def test_plain_resnet_has_torchvision_keys():
     ours = set(ReIDResNet(depth=50, wam=None).state_dict())
     theirs = {

@@ -1,5 +1,5 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-"""WaveBlock attention module (WAM): attention followed by a WaveBlock."""
+"""WaveBlock attention module (WAM): an attention block and a WaveBlock."""
 from typing import Optional
 
 import torch
@@ -51,8 +51,14 @@ class WaveBlock(nn.Module):
 
 @MODELS.register_module()
 class CBAM(nn.Module):
-    """Convolutional block attention (channel then spatial), residual:
+    """Convolutional block attention (Woo et al., ECCV 2018), residual:
     ``x + CBAM(x)``.
+
+    Channel attention: a shared MLP over the spatially max- and
+    average-pooled features, summed, then a sigmoid. Spatial attention, as
+    in CBAM: the channel-wise max and mean maps, concatenated, through a
+    ``kernel_size`` convolution followed by BatchNorm (no ReLU), then a
+    sigmoid.
 
     Args:
         channels (int): Input channels.
@@ -72,15 +78,16 @@ class CBAM(nn.Module):
         self.mlp = nn.Sequential(
             nn.Conv2d(channels, hidden, 1, bias=False), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, channels, 1, bias=False))
-        self.spatial = nn.Conv2d(
-            2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.spatial = nn.Sequential(
+            nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2,
+                      bias=False), nn.BatchNorm2d(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         channel = torch.sigmoid(
-            self.mlp(x.mean((2, 3), keepdim=True)) +
-            self.mlp(x.amax((2, 3), keepdim=True)))
+            self.mlp(x.amax((2, 3), keepdim=True)) +
+            self.mlp(x.mean((2, 3), keepdim=True)))
         y = x * channel
-        pooled = torch.cat([y.mean(1, keepdim=True), y.amax(1, keepdim=True)],
+        pooled = torch.cat([y.amax(1, keepdim=True), y.mean(1, keepdim=True)],
                            dim=1)
         y = y * torch.sigmoid(self.spatial(pooled))
         return x + y
@@ -88,21 +95,36 @@ class CBAM(nn.Module):
 
 @MODELS.register_module()
 class NonLocal2d(nn.Module):
-    """Embedded-Gaussian non-local block (Wang et al., 2018), residual.
+    """Non-local block (Wang et al., CVPR 2018), residual.
 
+    ``y_i = 1/C(x) sum_j f(x_i, x_j) g(x_j)`` with ``theta``, ``phi`` and
+    ``g`` 1x1 embeddings. ``mode='dot_product'`` (the form Attentive
+    WaveBlock uses) takes ``f = theta_i . phi_j`` and ``C(x) = H * W``;
+    ``mode='embedded_gaussian'`` a softmax over ``j`` of the same products.
     The output BatchNorm starts with zero weight, so the block starts as
     the identity.
 
     Args:
         channels (int): Input channels.
         reduction (int): Channel reduction of the embeddings. Defaults to 2.
+        mode (str): ``'dot_product'`` or ``'embedded_gaussian'``.
+            Defaults to ``'dot_product'``.
 
     Shape:
         (B, C, H, W) -> (B, C, H, W).
     """
 
-    def __init__(self, channels: int, reduction: int = 2) -> None:
+    MODES = ('dot_product', 'embedded_gaussian')
+
+    def __init__(self,
+                 channels: int,
+                 reduction: int = 2,
+                 mode: str = 'dot_product') -> None:
         super().__init__()
+        if mode not in self.MODES:
+            raise ValueError(f'NonLocal2d.mode must be one of {self.MODES}, '
+                             f'got {mode!r}')
+        self.mode = mode
         inter = max(channels // reduction, 1)
         self.theta = nn.Conv2d(channels, inter, 1)
         self.phi = nn.Conv2d(channels, inter, 1)
@@ -117,37 +139,55 @@ class NonLocal2d(nn.Module):
         theta = self.theta(x).flatten(2).transpose(1, 2)  # (B, HW, C')
         phi = self.phi(x).flatten(2)  # (B, C', HW)
         g = self.g(x).flatten(2).transpose(1, 2)  # (B, HW, C')
-        attn = torch.softmax(theta @ phi, dim=-1)
+        pairwise = theta @ phi  # (B, HW, HW)
+        if self.mode == 'dot_product':
+            attn = pairwise / (h * w)
+        else:
+            attn = torch.softmax(pairwise, dim=-1)
         y = (attn @ g).transpose(1, 2).reshape(b, -1, h, w)
         return x + self.out(y)
 
 
 @MODELS.register_module()
 class WAM(nn.Module):
-    """WaveBlock attention module: attention, then WaveBlock.
+    """WaveBlock attention module: an attention block and a WaveBlock.
+
+    The order follows the module each attention comes from: CBAM
+    re-weights the features and the WaveBlock then waves them
+    (``wave(cbam(x))``); a non-local block goes after the WaveBlock, as in
+    Attentive WaveBlock (``nonlocal(wave(x))``), so that it relates the
+    waved positions. ``order`` overrides this.
 
     Args:
         channels (int): Input channels.
-        attention (str, optional): ``'cbam'``, ``'nonlocal'`` or None.
-            Defaults to ``'cbam'``.
+        attention (str, optional): ``'cbam'``, ``'nonlocal'`` or None
+            (WaveBlock only). Defaults to ``'cbam'``.
         ratio (float): WaveBlock stripe ratio. Defaults to 0.3.
         factor (float): WaveBlock factor. Defaults to 1.5.
+        order (str, optional): ``'attention_first'`` or ``'wave_first'``;
+            None picks the attention's own order (see above).
+            Defaults to None.
 
     Shape:
         (B, C, H, W) -> (B, C, H, W).
     """
 
     ATTENTIONS = ('cbam', 'nonlocal', None)
+    ORDERS = ('attention_first', 'wave_first', None)
 
     def __init__(self,
                  channels: int,
                  attention: Optional[str] = 'cbam',
                  ratio: float = 0.3,
-                 factor: float = 1.5) -> None:
+                 factor: float = 1.5,
+                 order: Optional[str] = None) -> None:
         super().__init__()
         if attention not in self.ATTENTIONS:
             raise ValueError(f'WAM.attention must be one of {self.ATTENTIONS}'
                              f', got {attention!r}')
+        if order not in self.ORDERS:
+            raise ValueError(f'WAM.order must be one of {self.ORDERS}, got '
+                             f'{order!r}')
         if attention == 'cbam':
             self.attention = CBAM(channels)
         elif attention == 'nonlocal':
@@ -155,6 +195,12 @@ class WAM(nn.Module):
         else:
             self.attention = nn.Identity()
         self.wave = WaveBlock(ratio, factor)
+        if order is None:
+            order = ('wave_first'
+                     if attention == 'nonlocal' else 'attention_first')
+        self.order = order
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.order == 'wave_first':
+            return self.attention(self.wave(x))
         return self.wave(self.attention(x))
