@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from jclreid.clustering import jaccard_distance, knn_search
+from jclreid.clustering import JaccardDistance, jaccard_distance, knn_search
 
 
 def dense_reference(x, k1, k2):
@@ -63,6 +63,135 @@ def test_matches_dense_reference(k1, k2):
     # Self distance is an explicit zero.
     assert np.allclose(sparse.diagonal(), 0)
     assert sparse.nnz >= 72
+
+
+def dense_reference_convention(x, k1, k2, neighbourhood):
+    """Dense k-reciprocal Jaccard distance written from the two
+    conventions' definitions.
+
+    ``'zhong'``: rank lists hold self + k1 neighbours, reciprocal sets use
+    k1 + 1 entries, half sets round(k1 / 2) + 1 entries.
+    ``'cluster_contrast'``: the kNN list holds only k1 entries (self
+    included), so reciprocal sets use k1 entries, half sets still
+    round(k1 / 2) + 1 entries, query expansion the first k2 of the k1.
+    Python's round, like np.around, rounds half to even.
+    """
+    x = x.astype(np.float64)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    n = len(x)
+    d = 2 - 2 * x @ x.T
+    # Full rank lists, self first, ties by index (as the kNN index).
+    rank = [sorted(range(n), key=lambda j: (j != i, d[i, j], j))
+            for i in range(n)]
+    # Rank-list entries (self included) of each kind of set.
+    if neighbourhood == 'zhong':
+        main, half, qe = k1 + 1, round(k1 / 2) + 1, k2
+    else:
+        main, half, qe = k1, round(k1 / 2) + 1, min(k2, k1)
+
+    def first(i, m):
+        return rank[i][:m]
+
+    def reciprocal(i, m):
+        return [j for j in first(i, m) if i in first(j, m)]
+
+    V = np.zeros((n, n))
+    for i in range(n):
+        r = reciprocal(i, main)
+        members = set(r)
+        for c in r:
+            rc = reciprocal(c, half)
+            if len(set(rc) & set(r)) > 2 / 3 * len(rc):
+                members |= set(rc)
+        members = sorted(members)
+        logits = -d[i, members]
+        V[i, members] = np.exp(logits) / np.exp(logits).sum()  # softmax(-d)
+    if qe > 1:
+        V = np.stack([V[first(i, qe)].mean(axis=0) for i in range(n)])
+    mins = np.minimum(V[:, None, :], V[None, :, :]).sum(-1)
+    maxs = np.maximum(V[:, None, :], V[None, :, :]).sum(-1)
+    return 1 - mins / maxs
+
+
+def _sphere_blobs(n, num_blobs, dim, seed):
+    rng = np.random.RandomState(seed)
+    centers = rng.randn(num_blobs, dim)
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    labels = rng.randint(0, num_blobs, n)
+    x = centers[labels] + 0.25 * rng.randn(n, dim)
+    return x.astype(np.float32)
+
+
+def _densify(sparse):
+    dense = np.ones(sparse.shape)
+    coo = sparse.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    return dense
+
+
+@pytest.mark.parametrize('neighbourhood', ['zhong', 'cluster_contrast'])
+@pytest.mark.parametrize('k1', [4, 7, 12])
+@pytest.mark.parametrize('k2', [1, 3])
+def test_conventions_match_dense_reference(neighbourhood, k1, k2):
+    seed = 10 * k1 + k2
+    n = 60 + (seed * 7) % 61  # 60..120 points
+    x = _sphere_blobs(n, num_blobs=3 + k1 % 4, dim=8, seed=seed)
+    sparse = jaccard_distance(x, k1=k1, k2=k2, neighbourhood=neighbourhood)
+    assert sparse.shape == (n, n)
+    np.testing.assert_allclose(
+        _densify(sparse),
+        dense_reference_convention(x, k1, k2, neighbourhood),
+        atol=1e-5)
+    assert np.allclose(sparse.diagonal(), 0)
+
+
+@pytest.mark.parametrize('neighbourhood', ['zhong', 'cluster_contrast'])
+def test_conventions_k2_above_k1(neighbourhood):
+    # Cluster Contrast's rank list has only k1 entries: its query expansion
+    # averages min(k2, k1) rows.
+    x = _sphere_blobs(64, num_blobs=3, dim=8, seed=5)
+    sparse = jaccard_distance(x, k1=3, k2=5, neighbourhood=neighbourhood)
+    np.testing.assert_allclose(
+        _densify(sparse), dense_reference_convention(x, 3, 5, neighbourhood),
+        atol=1e-5)
+
+
+def test_reference_conventions_differ_and_zhong_default():
+    x = _sphere_blobs(90, num_blobs=4, dim=8, seed=3)
+    zhong = jaccard_distance(x, k1=7, k2=3)
+    cc = jaccard_distance(x, k1=7, k2=3, neighbourhood='cluster_contrast')
+    assert (zhong != jaccard_distance(
+        x, k1=7, k2=3, neighbourhood='zhong')).nnz == 0
+    assert abs(_densify(zhong) - _densify(cc)).max() > 1e-3
+
+
+@pytest.mark.parametrize('k1,same', [(12, True), (5, True), (30, False),
+                                     (7, False)])
+def test_cluster_contrast_vs_zhong_k1_minus_one(k1, same):
+    """'zhong' with k1 - 1 has the same main sets as 'cluster_contrast'
+    with k1, but its half sets round((k1 - 1) / 2) + 1 equal
+    round(k1 / 2) + 1 only when k1 % 4 is 0 or 1."""
+    x = _sphere_blobs(100, num_blobs=4, dim=8, seed=k1)
+    cc = _densify(jaccard_distance(
+        x, k1=k1, k2=3, neighbourhood='cluster_contrast'))
+    zhong = _densify(jaccard_distance(x, k1=k1 - 1, k2=3))
+    if same:
+        np.testing.assert_allclose(cc, zhong, atol=1e-12)
+    else:
+        assert abs(cc - zhong).max() > 1e-3
+
+
+def test_invalid_neighbourhood():
+    x = _sphere_blobs(20, num_blobs=2, dim=4, seed=0)
+    with pytest.raises(ValueError, match='neighbourhood'):
+        jaccard_distance(x, k1=4, k2=2, neighbourhood='spcl')
+    with pytest.raises(ValueError, match='neighbourhood'):
+        JaccardDistance(neighbourhood='Zhong')
+    dist = JaccardDistance(k1=4, k2=2, neighbourhood='cluster_contrast')
+    assert "neighbourhood='cluster_contrast'" in repr(dist)
+    assert "neighbourhood='zhong'" in repr(JaccardDistance())
+    assert (dist(x) != jaccard_distance(
+        x, k1=4, k2=2, neighbourhood='cluster_contrast')).nnz == 0
 
 
 def test_sparse_memory_and_max_distance():
