@@ -59,6 +59,9 @@ def parse_args(argv=None):
         '--jobs', type=int, default=1,
         help='runs at a time (each uses one torch thread)')
     parser.add_argument(
+        '--gpus', type=int, default=1,
+        help='processes per run: > 1 launches tools/dist_train.sh')
+    parser.add_argument(
         '--force', action='store_true', help='rerun finished runs')
     parser.add_argument(
         '--summarize-only', action='store_true',
@@ -70,6 +73,8 @@ def parse_args(argv=None):
     for path in args.configs:
         if not osp.isfile(path):
             parser.error(f'config file {path!r} does not exist')
+    if args.gpus > 1 and args.jobs > 1:
+        parser.error('--gpus > 1 runs one job at a time (--jobs 1)')
     if args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
     return args
@@ -112,20 +117,27 @@ def summarize_run(records: List[dict]) -> Dict[str, float]:
     return out
 
 
-def run_one(config: str, seed: int, work_dir: str, cfg_options: List[str],
-            force: bool) -> Optional[dict]:
+def run_one(config: str,
+            seed: int,
+            work_dir: str,
+            cfg_options: List[str],
+            force: bool,
+            gpus: int = 1) -> Optional[dict]:
     """Train one (config, seed) unless already done; return its result."""
     result_file = osp.join(work_dir, 'result.json')
     if osp.isfile(result_file) and not force:
         with open(result_file) as f:
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
-    cmd = [
-        sys.executable,
-        osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir,
-        '--cfg-options', f'randomness.seed={seed}'
-    ] + list(cfg_options)
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    if gpus > 1:
+        launch = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), config,
+                  str(gpus)]
+    else:
+        launch = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config]
+    cmd = launch + ['--work-dir', work_dir, '--cfg-options',
+                    f'randomness.seed={seed}'] + list(cfg_options)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               PYTHON=sys.executable)
     start = time.time()
     with open(osp.join(work_dir, 'train_stdout.log'), 'w') as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
@@ -205,7 +217,8 @@ def main(argv=None):
             outcomes = list(
                 pool.map(
                     lambda job: run_one(job[0], job[1], job[2],
-                                        args.cfg_options, args.force),
+                                        args.cfg_options, args.force,
+                                        args.gpus),
                     jobs))
     results: Dict[str, List[dict]] = {}
     for (cfg, _, _), outcome in zip(jobs, outcomes):
