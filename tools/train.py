@@ -12,7 +12,8 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from jclreid.utils import (apply_num_threads, load_config,
+from jclreid.utils import (apply_global_batch_size, apply_num_threads,
+                           launcher_world_size, load_config,
                            setup_cpu_distributed)
 
 
@@ -79,6 +80,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
+    apply_global_batch_size(cfg, launcher_world_size(args.launcher))
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)
     runner = Runner.from_cfg(cfg)

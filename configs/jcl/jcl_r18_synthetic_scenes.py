@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/jcl_r50.py',
     '../_base_/datasets/synthetic_scenes.py',
-    '../_base_/default_runtime.py',
+    '../_base_/pseudo_label.py',
 ]
 
 num_threads = 1
@@ -23,20 +23,13 @@ train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 
-custom_hooks = [
-    dict(type='ValBeforeTrainHook'),
-    dict(
-        type='PseudoLabelHook',
-        pipeline=_base_.test_pipeline,  # noqa: F821
-        warmup_epochs=5,
-        batch_size=128,
-        label_generator=dict(
-            type='LabelGenerator',
-            distance=dict(type='JaccardDistance', k1=20, k2=6),
-            clusterer=dict(type='DBSCANClusterer', eps=0.5, min_samples=4),
-            filters=[])),
-]
+custom_hooks = [dict(type='ValBeforeTrainHook')]
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+    logger=dict(interval=10),
+    checkpoint=dict(interval=5, max_keep_ckpts=2),
+    pseudo_label=dict(
+        warmup_epochs=5,
+        num_workers=0,
+        label_generator=dict(
+            distance=dict(k1=20), clusterer=dict(eps=0.5), filters=[])))

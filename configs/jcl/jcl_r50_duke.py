@@ -1,10 +1,10 @@
 # JCL on DukeMTMC-reID: the Market-1501 recipe with DBSCAN eps 0.7.
-_base_ = ['./jcl_r50_market.py']
+_base_ = [
+    '../_base_/models/jcl_r50.py',
+    '../_base_/datasets/dukemtmc.py',
+    '../_base_/schedules/adam_50e.py',
+    '../_base_/pseudo_label.py',
+]
 
-data = dict(type='DukeMTMCReID', data_root='data/dukemtmc-reid')
-train_dataloader = dict(dataset=data)
-val_dataloader = dict(dataset=data)
-test_dataloader = val_dataloader
-
-custom_hooks = _base_.custom_hooks  # noqa: F821
-custom_hooks[0].label_generator.clusterer.eps = 0.7
+default_hooks = dict(
+    pseudo_label=dict(label_generator=dict(clusterer=dict(eps=0.7))))

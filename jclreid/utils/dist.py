@@ -1,11 +1,13 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """Distributed helpers for things that must agree across ranks."""
-from typing import Optional
+import zlib
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import (all_gather, broadcast_object_list, get_rank,
-                           get_world_size)
+from mmengine.dist import (all_gather, broadcast, broadcast_object_list,
+                           get_rank, get_world_size)
 
 
 def all_gather_cat(tensor: torch.Tensor) -> torch.Tensor:
@@ -86,3 +88,108 @@ def broadcast_array(array: Optional[np.ndarray], src: int = 0) -> np.ndarray:
     obj = [array if get_rank() == src else None]
     broadcast_object_list(obj, src=src)
     return np.asarray(obj[0])
+
+
+def _named_buffers(module: torch.nn.Module,
+                   persistent_only: bool) -> List[Tuple[str, torch.Tensor]]:
+    """``module.named_buffers()`` (each tensor once), optionally without
+    the buffers registered with ``persistent=False``."""
+    out, seen = [], set()
+    for mod_name, mod in module.named_modules():
+        skip = mod._non_persistent_buffers_set if persistent_only else ()
+        for name, buf in mod._buffers.items():
+            if buf is None or name in skip or id(buf) in seen:
+                continue
+            seen.add(id(buf))
+            out.append((f'{mod_name}.{name}' if mod_name else name, buf))
+    return out
+
+
+@torch.no_grad()
+def broadcast_buffers(module: torch.nn.Module,
+                      src: int = 0,
+                      persistent_only: bool = False) -> None:
+    """Copy the buffers of ``module`` on rank ``src`` to every other rank.
+
+    mmengine wraps models in DDP with ``broadcast_buffers=False`` and
+    nothing else keeps buffers in agreement, so BatchNorm running statistics
+    drift apart: each rank normalises with the statistics of its own
+    batches. Calling this before feature extraction and before evaluation
+    makes every rank compute with the same model.
+
+    The buffers are **broadcast from** ``src`` rather than averaged across
+    ranks (what mmengine's ``SyncBuffersHook`` does), because:
+
+    * rank ``src`` (0) is the one that writes checkpoints, and broadcasting
+      never changes its buffers, so the checkpoint equals the model every
+      rank evaluated, whenever it is written;
+    * it is exact for every dtype: integer buffers (``num_batches_tracked``,
+      label buffers) are copied, not divided through floats, and buffers
+      that already agree stay bit-identical for any world size;
+    * the result is a model that really existed (rank 0's running
+      statistics describe rank 0's batches); a mean of running variances
+      describes no data stream.
+
+    Buffers are grouped by (device, dtype) and each group is flattened and
+    sent in one collective, through :func:`mmengine.dist.broadcast`, which
+    moves a group to the backend's device (CPU for gloo, the current GPU
+    for nccl) when needed and copies the result back: every buffer stays
+    on its device, as the same tensor object (updated in place). Before
+    that, the ranks compare the names, shapes and dtypes of their buffers
+    and all raise the same ``ValueError`` if they differ, rather than hang
+    or copy bytes into the wrong tensors.
+
+    Without a process group (or with one rank) this does nothing.
+
+    Args:
+        module (nn.Module): Model whose buffers to synchronise (unwrap a
+            DDP wrapper first, or pass it: the wrapper's buffers are its
+            module's).
+        src (int): Rank whose buffers every rank gets. Defaults to 0.
+        persistent_only (bool): Only the buffers a ``state_dict`` (hence a
+            checkpoint) holds, skipping those registered with
+            ``persistent=False`` (in jclreid: the memories and the pseudo
+            label buffer, which are kept equal on every rank by
+            construction and can be N x D large). Defaults to False.
+
+    Raises:
+        ValueError: If the ranks' buffers differ in names, shapes or dtypes.
+    """
+    world_size = get_world_size()
+    if world_size == 1:
+        return
+    buffers = _named_buffers(module, persistent_only)
+    signature = repr([(name, tuple(buf.shape), str(buf.dtype))
+                      for name, buf in buffers])
+    mine = torch.tensor([len(buffers), zlib.crc32(signature.encode())],
+                        dtype=torch.int64)
+    signatures = [tuple(s.tolist()) for s in all_gather(mine)]
+    if any(s != signatures[src] for s in signatures):
+        bad = [r for r, s in enumerate(signatures) if s != signatures[src]]
+        raise ValueError(
+            f'broadcast_buffers: the buffers (names, shapes, dtypes) of '
+            f'rank(s) {bad} differ from those of rank {src} (number of '
+            f'buffers per rank: {[s[0] for s in signatures]}); every rank '
+            'must hold the same model')
+
+    groups: Dict[Tuple[torch.device, torch.dtype],
+                 List[torch.Tensor]] = OrderedDict()
+    for _, buf in buffers:
+        groups.setdefault((buf.device, buf.dtype), []).append(buf)
+    is_src = get_rank() == src
+    for (_, dtype), bufs in groups.items():
+        flat = torch.cat([b.detach().reshape(-1) for b in bufs])
+        if flat.numel() == 0:  # e.g. memories not filled yet
+            continue
+        if dtype == torch.bool:  # not every backend sends bools
+            flat = flat.view(torch.uint8)
+        broadcast(flat, src=src)
+        if is_src:
+            continue
+        if dtype == torch.bool:
+            flat = flat.view(torch.bool)
+        offset = 0
+        for buf in bufs:
+            n = buf.numel()
+            buf.copy_(flat[offset:offset + n].view_as(buf))
+            offset += n

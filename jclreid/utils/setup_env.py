@@ -1,5 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import datetime
+import os
 import warnings
 
 from mmengine import DefaultScope
@@ -76,3 +77,61 @@ def apply_num_threads(cfg) -> None:
         raise ValueError('config field num_threads must be a positive int or '
                          f'None, got {num_threads!r}')
     torch.set_num_threads(num_threads)
+
+
+_WORLD_SIZE_ENV = dict(
+    pytorch='WORLD_SIZE', slurm='SLURM_NTASKS', mpi='OMPI_COMM_WORLD_SIZE')
+
+
+def launcher_world_size(launcher: str) -> int:
+    """Number of processes a launcher starts, read before the Runner exists.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        int: 1 for ``'none'``, else the launcher's environment variable
+        (``WORLD_SIZE``, ``SLURM_NTASKS`` or ``OMPI_COMM_WORLD_SIZE``).
+    """
+    if launcher == 'none':
+        return 1
+    return int(os.environ.get(_WORLD_SIZE_ENV[launcher], 1))
+
+
+def apply_global_batch_size(cfg, world_size: int) -> None:
+    """Split the config field ``global_batch_size`` over the processes.
+
+    Cluster Contrast's recipe is a step of 16 pseudo identities x 16 images
+    (256), whatever the number of GPUs. A config that states
+    ``global_batch_size`` gets ``train_dataloader.batch_size`` and its
+    sampler's ``batch_size`` set to ``global_batch_size // world_size``, so
+    one GPU trains with the same 256-image steps as four (memory
+    permitting). ``global_batch_size=None`` (or absent) keeps the per-process
+    batch as written, e.g. for a GPU too small for the recipe's batch (then
+    ``--auto-scale-lr`` scales the learning rate).
+
+    Args:
+        cfg (Config): The run config, modified in place.
+        world_size (int): Number of training processes.
+    """
+    total = cfg.get('global_batch_size', None)
+    if total is None:
+        return
+    loader = cfg.train_dataloader
+    k = loader.sampler.get('num_instances', 1)
+    if (not isinstance(total, int) or total < 1 or total % world_size
+            or (total // world_size) % k):
+        raise ValueError(
+            f'config field global_batch_size ({total!r}) must be a positive '
+            f'multiple of the number of processes ({world_size}) x '
+            f'train_dataloader.sampler.num_instances ({k})')
+    per_rank = total // world_size
+    if loader.batch_size != per_rank:
+        from mmengine.logging import print_log
+        print_log(
+            f'global_batch_size={total} on {world_size} process(es): '
+            f'train_dataloader.batch_size {loader.batch_size} -> {per_rank}'
+            ' (set global_batch_size=None to keep the per-process batch)',
+            logger='current')
+    loader.batch_size = per_rank
+    loader.sampler.batch_size = per_rank

@@ -10,7 +10,9 @@ from mmengine.config import Config
 from jclreid.registry import HOOKS, METRICS, MODELS, TRANSFORMS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'jcl', '*.py')))
+CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'jcl', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', 'jcl', 'ablations', '*.py')))
 
 
 def test_all_configs_are_listed():
@@ -33,8 +35,9 @@ def test_config_builds(path):
     for t in loader.dataset.pipeline + cfg.test_dataloader.dataset.pipeline:
         TRANSFORMS.build(t)
     METRICS.build(cfg.val_evaluator)
-    hooks = [HOOKS.build(h) for h in cfg.custom_hooks]
-    assert any(type(h).__name__ == 'PseudoLabelHook' for h in hooks)
+    hooks = [HOOKS.build(h) for h in cfg.get('custom_hooks', [])]
+    hooks += [HOOKS.build(h) for h in cfg.default_hooks.values()]
+    assert sum(type(h).__name__ == 'PseudoLabelHook' for h in hooks) == 1
 
 
 def test_paper_setup_market():
@@ -42,13 +45,37 @@ def test_paper_setup_market():
                                    'jcl_r50_market.py'))
     assert cfg.model.backbone.depth == 50
     assert cfg.model.backbone.wam.stages == (2, 3)
-    assert cfg.train_dataloader.batch_size * 4 == 256
+    assert cfg.global_batch_size == 256
+    assert cfg.train_dataloader.sampler.num_instances == 16
     assert cfg.optim_wrapper.optimizer.lr == 3.5e-4
     assert cfg.train_cfg.max_epochs == 50
-    hook = cfg.custom_hooks[0]
+    assert cfg.train_pipeline[1].interpolation == 'bicubic'
+    hook = cfg.default_hooks.pseudo_label
     assert hook.label_generator.clusterer.eps == 0.6
     assert hook.label_generator.distance.k1 == 30
-    for name, eps in (('duke', 0.7), ('msmt17', 0.7)):
+    for name, eps, data in (('duke', 0.7, 'DukeMTMCReID'),
+                            ('msmt17', 0.7, 'MSMT17')):
         other = Config.fromfile(
             osp.join(ROOT, 'configs', 'jcl', f'jcl_r50_{name}.py'))
-        assert other.custom_hooks[0].label_generator.clusterer.eps == eps
+        lg = other.default_hooks.pseudo_label.label_generator
+        assert lg.clusterer.eps == eps
+        assert lg.distance == hook.label_generator.distance
+        assert other.train_dataloader.dataset.type == data
+        assert other.global_batch_size == 256
+
+
+@pytest.mark.parametrize('world_size,per_rank', [(1, 256), (4, 64)])
+def test_global_batch_is_split_over_processes(world_size, per_rank):
+    from jclreid.utils import apply_global_batch_size
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'jcl', 'jcl_r50_market.py'))
+    apply_global_batch_size(cfg, world_size)
+    assert cfg.train_dataloader.batch_size == per_rank
+    assert cfg.train_dataloader.sampler.batch_size == per_rank
+    cfg.global_batch_size = 200  # not a multiple of 4 x 16
+    with pytest.raises(ValueError, match='global_batch_size'):
+        apply_global_batch_size(cfg, 4)
+    cfg.global_batch_size = None  # keep the per-process batch as written
+    cfg.train_dataloader.batch_size = 32
+    apply_global_batch_size(cfg, 4)
+    assert cfg.train_dataloader.batch_size == 32

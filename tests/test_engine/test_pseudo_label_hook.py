@@ -22,7 +22,8 @@ def tiny_cfg(work_dir,
              warmup_epochs=1,
              eps=0.7,
              max_epochs=2,
-             min_samples=2):
+             min_samples=2,
+             pipeline=PIPE):
     data = dict(
         type='SyntheticReID',
         data_root=str(data_root),
@@ -66,7 +67,7 @@ def tiny_cfg(work_dir,
         custom_hooks=[
             dict(
                 type='PseudoLabelHook',
-                pipeline=PIPE,
+                pipeline=pipeline,
                 warmup_epochs=warmup_epochs,
                 batch_size=16,
                 label_generator=dict(
@@ -117,13 +118,74 @@ def test_hook_refreshes_labels_and_memories(tmp_path):
 
 
 def test_warmup_uses_every_sample(tmp_path):
+    # pipeline=None: the config has no test_dataloader, so the hook takes
+    # val_dataloader.dataset.pipeline.
     cfg = tiny_cfg(tmp_path / 'w', tmp_path / 'data', warmup_epochs=5,
-                   max_epochs=1)
+                   max_epochs=1, pipeline=None)
     runner = Runner.from_cfg(cfg)
     runner.train()
     hook = _hook(runner)
     assert runner.model.head.warmup
     assert hook.labels.tolist() == list(range(len(hook.labels)))
+    assert hook.pipeline == PIPE
+    import glob
+    log = glob.glob(str(tmp_path / 'w' / '*' / '*.log'))[0]
+    with open(log) as f:
+        text = f.read()
+    assert ('Effective batch: world size 1 x per-rank batch 8 = global '
+            'batch 8; sampler: ') in text
+    assert text.count('Effective batch') == 1
+
+
+def test_pipeline_none_resolves_from_test_then_val_dataloader():
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    test_pipe = [dict(type='PackReIDInputs')]
+    cfg = Config(
+        dict(
+            test_dataloader=dict(dataset=dict(pipeline=test_pipe)),
+            val_dataloader=dict(dataset=dict(pipeline=PIPE))))
+    assert PseudoLabelHook.resolve_pipeline(cfg) == test_pipe
+    assert PseudoLabelHook.resolve_pipeline(
+        dict(test_dataloader=None,
+             val_dataloader=dict(dataset=dict(pipeline=PIPE)))) == PIPE
+    # A built dataloader (Runner(test_dataloader=DataLoader(...))).
+    from types import SimpleNamespace
+    built = Compose(test_pipe)
+    loader = SimpleNamespace(dataset=SimpleNamespace(pipeline=built))
+    assert PseudoLabelHook.resolve_pipeline(
+        dict(test_dataloader=loader)) == built.transforms
+    with pytest.raises(KeyError) as err:
+        PseudoLabelHook.resolve_pipeline(
+            Config(dict(train_dataloader=dict(dataset=dict(pipeline=PIPE)))))
+    assert 'test_dataloader.dataset.pipeline' in str(err.value)
+    assert 'val_dataloader.dataset.pipeline' in str(err.value)
+
+
+def test_describe_batch_uses_sampler_describe_or_pk():
+    from types import SimpleNamespace
+    loader = SimpleNamespace(
+        batch_size=16,
+        sampler=SimpleNamespace(batch_size=16, num_instances=4))
+    line = PseudoLabelHook.describe_batch(loader)
+    assert line == ('Effective batch: world size 1 x per-rank batch 16 = '
+                    'global batch 16; sampler: P x K = 4 x 4 per rank (4 '
+                    'identities per global batch)')
+    loader.sampler.describe = lambda: 'P x K = 4 x 4, as the sampler says'
+    assert PseudoLabelHook.describe_batch(loader).endswith(
+        'sampler: P x K = 4 x 4, as the sampler says')
+
+
+def test_default_label_generator_is_label_generators_default():
+    from jclreid.clustering.label_generator import LabelGenerator
+    gen = PseudoLabelHook().label_generator
+    ref = LabelGenerator()
+    assert type(gen) is LabelGenerator
+    assert (gen.distance.k1, gen.distance.k2) == (ref.distance.k1,
+                                                  ref.distance.k2) == (30, 6)
+    assert (gen.clusterer.eps, gen.clusterer.min_samples) == (0.6, 4)
+    assert [type(f).__name__ for f in gen.filters] == ['CameraAwareFilter']
+    assert gen.filters[0].min_cameras == 2
 
 
 def test_zero_clusters_is_a_clear_error(tmp_path):

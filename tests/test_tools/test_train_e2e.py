@@ -46,7 +46,7 @@ def test_synthetic_training_raises_map(tmp_path):
         'train_dataloader.sampler.iters_per_epoch=12',
         'train_dataloader.batch_size=32',
         'train_dataloader.sampler.batch_size=32',
-        'custom_hooks.1.warmup_epochs=4',
+        'default_hooks.pseudo_label.warmup_epochs=4',
         'train_cfg.max_epochs=8', 'train_cfg.val_interval=8',
         'default_hooks.checkpoint.interval=8',
     ]
@@ -93,7 +93,7 @@ def test_dist_train_two_cpu_processes(tmp_path):
         'train_dataloader.sampler.iters_per_epoch=2',
         'train_dataloader.batch_size=16',
         'train_dataloader.sampler.batch_size=16',
-        'custom_hooks.1.warmup_epochs=1', 'train_cfg.max_epochs=2',
+        'default_hooks.pseudo_label.warmup_epochs=1', 'train_cfg.max_epochs=2',
         'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'
     ]
     env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port),

@@ -7,7 +7,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from jclreid.utils import broadcast_array, gather_by_index
+from jclreid.utils import broadcast_array, broadcast_buffers, gather_by_index
 
 
 def _free_port():
@@ -50,3 +50,12 @@ def test_gather_single_process_errors():
     import pytest
     with pytest.raises(RuntimeError, match='held'):
         gather_by_index(torch.tensor([0]), torch.tensor([1.]), 2)
+
+
+def test_broadcast_buffers_is_a_noop_on_one_process():
+    bn = torch.nn.BatchNorm1d(3)
+    bn.running_mean.fill_(2.)
+    before = bn.running_mean
+    broadcast_buffers(bn)
+    assert bn.running_mean is before
+    assert bn.running_mean.tolist() == [2., 2., 2.]

@@ -1,13 +1,17 @@
-# Market-1501 at 256x128, paper-style: 4 GPUs x (4 pseudo ids x 16 images).
+# Market-1501 at 256x128, Cluster Contrast's recipe: 16 pseudo identities x
+# 16 images per step, split over the processes by tools/train.py
+# (4 GPUs x 64, or 1 GPU x 256).
 dataset_type = 'Market1501'
 data_root = 'data/market1501'
 img_scale = (128, 256)  # (w, h)
-batch_size = 64  # per GPU
+global_batch_size = 256  # P x K = 16 x 16 in all
+batch_size = 64  # per process; tools/train.py derives it from the above
 num_instances = 16
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='Resize', scale=img_scale, keep_ratio=False,
+         interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PadRandomCrop', padding=10),
     dict(type='RandomErasing', prob=0.5, fill='mean'),
@@ -15,7 +19,8 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='Resize', scale=img_scale, keep_ratio=False,
+         interpolation='bicubic'),
     dict(type='PackReIDInputs'),
 ]
 

@@ -1,6 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -12,7 +12,8 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset
 
 from jclreid.registry import CLUSTERERS, HOOKS
-from jclreid.utils.dist import broadcast_array, gather_by_index
+from jclreid.utils.dist import (broadcast_array, broadcast_buffers,
+                                gather_by_index)
 
 
 class _ExtractionDataset(Dataset):
@@ -22,7 +23,8 @@ class _ExtractionDataset(Dataset):
     dicts (which carry ``sample_idx``) passed through ``pipeline``.
     """
 
-    def __init__(self, dataset, pipeline: Sequence[dict]) -> None:
+    def __init__(self, dataset,
+                 pipeline: Sequence[Union[dict, Callable]]) -> None:
         self.dataset = dataset
         self.pipeline = Compose(list(pipeline))
 
@@ -35,6 +37,16 @@ class _ExtractionDataset(Dataset):
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if is_model_wrapper(model) else model
+
+
+def _get(obj, key: str):
+    """``obj[key]`` / ``obj.key`` for config dicts and built objects alike;
+    None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
 
 
 def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
@@ -54,6 +66,8 @@ class PseudoLabelHook(Hook):
     Before every ``interval``-th training epoch (and before the first epoch
     after a resume, since memories are not saved in checkpoints):
 
+    0. broadcast rank 0's buffers (BatchNorm running statistics) to every
+       rank, so that every rank extracts with the same model;
     1. extract L2-normalised features of the whole train set in eval mode
        with ``pipeline`` (the test pipeline), each rank a shard;
     2. gather them on every rank in ``sample_idx`` order;
@@ -70,11 +84,35 @@ class PseudoLabelHook(Hook):
     loss only (instance discrimination), which learns from random
     initialisation where clusters of random features would just be cameras.
 
+    The hook also broadcasts rank 0's buffers before every validation and
+    test epoch. mmengine wraps the model in DDP with
+    ``broadcast_buffers=False``, so each rank's BatchNorm statistics follow
+    its own batches; without the broadcast, in-training validation would
+    evaluate a mix of slightly different models and differ from
+    ``tools/test.py`` on the checkpoint, which rank 0 writes. Only the
+    persistent buffers (those a checkpoint holds) are sent: the memories
+    and the label buffer are equal on every rank by construction. See
+    :func:`jclreid.utils.broadcast_buffers` for why rank 0's buffers are
+    broadcast rather than averaged (mmengine's ``SyncBuffersHook``), which
+    makes that hook unnecessary. Every JCL training run has this hook, so
+    no further config entry is needed.
+
+    ``before_train`` also logs the effective batch once: world size x
+    per-rank batch = global batch, and the sampler's P x K.
+
     Args:
-        pipeline (Sequence[dict]): Test pipeline used to extract features.
-        label_generator (dict): Config of the label generator in
-            ``CLUSTERERS``. Defaults to Jaccard distance + DBSCAN + the
-            camera-aware filter.
+        pipeline (Sequence[dict], optional): Pipeline used to extract
+            features of the train set (a test pipeline: no augmentation).
+            None takes ``test_dataloader.dataset.pipeline`` of the runner's
+            config, or ``val_dataloader.dataset.pipeline`` when there is no
+            test dataloader, resolved in ``before_train``; this lets the
+            hook be configured in a ``_base_`` file that knows no dataset.
+            Defaults to None.
+        label_generator (dict | callable, optional): Config of the label
+            generator in ``CLUSTERERS``, or a built one. Defaults to None:
+            ``dict(type='LabelGenerator')`` with that class's own defaults
+            (Jaccard distance k1=30 / k2=6, DBSCAN eps=0.6 / min_samples=4,
+            camera-aware filter).
         interval (int): Refresh every ``interval`` epochs. Defaults to 1.
         warmup_epochs (int): Instance-discrimination epochs before the first
             clustering. Defaults to 0.
@@ -87,8 +125,8 @@ class PseudoLabelHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def __init__(self,
-                 pipeline: Sequence[dict],
-                 label_generator: Optional[dict] = None,
+                 pipeline: Optional[Sequence[dict]] = None,
+                 label_generator: Optional[Union[dict, Callable]] = None,
                  interval: int = 1,
                  warmup_epochs: int = 0,
                  batch_size: int = 64,
@@ -101,12 +139,9 @@ class PseudoLabelHook(Hook):
             raise ValueError('PseudoLabelHook.warmup_epochs must be >= 0, '
                              f'got {warmup_epochs}')
         if label_generator is None:
-            label_generator = dict(
-                type='LabelGenerator',
-                distance=dict(type='JaccardDistance', k1=30, k2=6),
-                clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=4),
-                filters=[dict(type='CameraAwareFilter', min_cameras=2)])
-        self.pipeline = list(pipeline)
+            # One place for the defaults: LabelGenerator's own signature.
+            label_generator = dict(type='LabelGenerator')
+        self.pipeline = None if pipeline is None else list(pipeline)
         self.label_generator = (
             CLUSTERERS.build(label_generator)
             if isinstance(label_generator, dict) else label_generator)
@@ -121,6 +156,8 @@ class PseudoLabelHook(Hook):
 
     # ------------------------------------------------------------------ hooks
     def before_train(self, runner) -> None:
+        """Check the set-up, resolve ``pipeline=None`` from the config and
+        log the effective batch."""
         loader = runner.train_dataloader
         sampler_bs = getattr(loader.sampler, 'batch_size', None)
         if sampler_bs is not None and sampler_bs != loader.batch_size:
@@ -131,6 +168,78 @@ class PseudoLabelHook(Hook):
                 _unwrap(runner.model).head, 'reset'):
             raise TypeError('PseudoLabelHook needs a model with a head that '
                             'has reset(features, labels), e.g. JCL + JCLHead')
+        if self.pipeline is None:
+            self.pipeline = self.resolve_pipeline(runner.cfg)
+        runner.logger.info(self.describe_batch(loader))
+
+    def before_val_epoch(self, runner) -> None:
+        """Every rank evaluates with rank 0's buffers."""
+        self.sync_buffers(runner)
+
+    def before_test_epoch(self, runner) -> None:
+        """Every rank tests with rank 0's buffers."""
+        self.sync_buffers(runner)
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def sync_buffers(runner) -> None:
+        """Broadcast the persistent buffers (BatchNorm running statistics)
+        of the model from rank 0 to every rank; a no-op on one process."""
+        broadcast_buffers(_unwrap(runner.model), src=0, persistent_only=True)
+
+    @staticmethod
+    def resolve_pipeline(cfg) -> list:
+        """The pipeline of the config's test dataloader dataset, or of the
+        val dataloader dataset when the former has none.
+
+        Args:
+            cfg (Config | dict): The runner's config. A dataloader entry may
+                be a config dict or a built ``DataLoader``.
+
+        Returns:
+            list: Transform configs (or built transforms).
+
+        Raises:
+            KeyError: If neither ``test_dataloader.dataset.pipeline`` nor
+                ``val_dataloader.dataset.pipeline`` exists.
+        """
+        for field in ('test_dataloader', 'val_dataloader'):
+            pipeline = _get(_get(_get(cfg, field), 'dataset'), 'pipeline')
+            if pipeline is None:
+                continue
+            # A built dataset holds a Compose; take its transforms.
+            transforms = getattr(pipeline, 'transforms', pipeline)
+            return list(transforms)
+        raise KeyError(
+            'PseudoLabelHook(pipeline=None) takes the feature-extraction '
+            'pipeline from `test_dataloader.dataset.pipeline`, falling back '
+            'to `val_dataloader.dataset.pipeline`, but the config has '
+            'neither; set one of them or give the hook an explicit '
+            '`pipeline=` (a test pipeline)')
+
+    @staticmethod
+    def describe_batch(loader) -> str:
+        """One log line: world size x per-rank batch = global batch, and
+        the sampler's P x K (its ``describe()`` when it has one)."""
+        world_size = get_world_size()
+        per_rank = loader.batch_size
+        if per_rank is None:
+            per_rank = getattr(loader.batch_sampler, 'batch_size', None)
+        sampler = loader.sampler
+        line = ('Effective batch: world size {} x per-rank batch {} = '
+                'global batch {}').format(
+                    world_size, per_rank,
+                    None if per_rank is None else world_size * per_rank)
+        describe = getattr(sampler, 'describe', None)
+        if callable(describe):
+            return f'{line}; sampler: {describe()}'
+        bs = getattr(sampler, 'batch_size', None)
+        k = getattr(sampler, 'num_instances', None)
+        if bs and k:
+            line += (f'; sampler: P x K = {bs // k} x {k} per rank '
+                     f'({world_size * (bs // k)} identities per global '
+                     'batch)')
+        return line
 
     def before_train_epoch(self, runner) -> None:
         epoch = runner.epoch
@@ -143,8 +252,23 @@ class PseudoLabelHook(Hook):
     # -------------------------------------------------------------- refresh
     @torch.no_grad()
     def extract_features(self, runner) -> torch.Tensor:
-        """Features of the whole train set, (N, D), on every rank, in
-        ``sample_idx`` order, on the model's device."""
+        """Features of the whole train set, on every rank.
+
+        Rank 0's buffers are broadcast first (see :meth:`sync_buffers`);
+        then each rank extracts a shard in eval mode and the shards are
+        gathered.
+
+        Args:
+            runner (Runner): Gives ``model``, ``train_dataloader.dataset``
+                and, when ``pipeline`` is None, ``cfg``.
+
+        Returns:
+            Tensor: (N, D) features in ``sample_idx`` order, on the model's
+            device.
+        """
+        if self.pipeline is None:
+            self.pipeline = self.resolve_pipeline(runner.cfg)
+        self.sync_buffers(runner)
         dataset = runner.train_dataloader.dataset
         model = _unwrap(runner.model)
         extract_set = _ExtractionDataset(dataset, self.pipeline)
