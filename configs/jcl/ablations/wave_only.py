@@ -1,0 +1,3 @@
+# WaveBlock without attention.
+_base_ = ['./baseline.py']
+model = dict(backbone=dict(wam=dict(attention=None)))
