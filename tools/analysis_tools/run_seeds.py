@@ -117,6 +117,21 @@ def summarize_run(records: List[dict]) -> Dict[str, float]:
     return out
 
 
+def code_version() -> str:
+    """``git describe``-like id of the code a run used: the commit, with
+    ``+dirty`` when the package, configs or tools differ from it."""
+    try:
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
+                                cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(
+            ['git', 'diff', '--quiet', 'HEAD', '--', 'jclreid', 'configs',
+             'tools'], cwd=ROOT).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return commit + ('+dirty' if dirty else '')
+
+
 def run_one(config: str,
             seed: int,
             work_dir: str,
@@ -138,6 +153,7 @@ def run_one(config: str,
                     f'randomness.seed={seed}'] + list(cfg_options)
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                PYTHON=sys.executable)
+    version = code_version()
     start = time.time()
     with open(osp.join(work_dir, 'train_stdout.log'), 'w') as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
@@ -149,7 +165,7 @@ def run_one(config: str,
         return None
     result = summarize_run(read_scalars(work_dir))
     result.update(config=config, seed=seed, wall_time_s=round(wall, 1),
-                  command=' '.join(cmd[1:]))
+                  command=' '.join(cmd[1:]), code=version)
     atomic_write(json.dumps(result, indent=1).encode(), result_file)
     print(f'done {config_name(config)} seed {seed}: '
           f'{_short(result)} in {wall / 60:.1f} min', flush=True)
@@ -231,7 +247,10 @@ def main(argv=None):
     command = 'python tools/analysis_tools/run_seeds.py ' + ' '.join(
         a for a in given if a not in ('--summarize-only', '--force'))
     table = make_table(results)
-    text = f'Command: `{command}`\n\n{table}'
+    codes = sorted({r.get('code', 'unknown')
+                    for runs in results.values() for r in runs})
+    text = (f'Command: `{command}`\n\nCode: {", ".join(codes)}\n\n'
+            f'{table}')
     print(text)
     if args.out:
         atomic_write(text.encode(), args.out)
