@@ -5,15 +5,19 @@ scenes.
 Examples:
     python tools/test.py configs/jcl/jcl_r50_market.py work_dirs/jcl_r50_market/epoch_50.pth
     python tools/test.py CONFIG CKPT --dump work_dirs/feats.pkl --rerank
+
+The checkpoint is loaded with ``torch.load(weights_only=True)`` (a file that
+holds other objects is refused unless ``--trust-checkpoint``) and strictly:
+missing, unexpected or mis-shaped keys stop the run unless ``--non-strict``.
 """
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
-from jclreid.utils import (apply_num_threads, load_config,
+from jclreid.utils import (SafeCheckpointRunner, apply_num_threads,
+                           load_config, register_checkpoint_loader,
                            setup_cpu_distributed)
 
 
@@ -31,6 +35,18 @@ def parse_args():
         '--rerank',
         action='store_true',
         help='k-reciprocal re-ranking in the re-ID metric')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='allow full unpickling of the checkpoint, which can run '
+        'arbitrary code: only for files you trust (logs a warning; sets the '
+        'config field trust_checkpoint=True)')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint whose keys or shapes differ from the model '
+        '(the matching keys only; the mismatch is logged as a warning; sets '
+        'the config field load_strict=False)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -64,6 +80,8 @@ def main():
         raise FileNotFoundError(
             f'checkpoint {args.checkpoint!r} does not exist')
     cfg.load_from = args.checkpoint
+    cfg.trust_checkpoint = args.trust_checkpoint
+    cfg.load_strict = not args.non_strict
     if args.rerank:
         _set_rerank(cfg.test_evaluator)
     # The test runner needs no pseudo labels.
@@ -79,7 +97,8 @@ def main():
                                                   list) else [evaluator]
         evaluator.append(dict(type='DumpReIDRanking', out_file=args.dump))
         cfg.test_evaluator = evaluator
-    runner = Runner.from_cfg(cfg)
+    register_checkpoint_loader()  # init_cfg weights load safely too
+    runner = SafeCheckpointRunner.from_cfg(cfg)
     metrics = runner.test()
     return metrics
 

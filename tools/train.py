@@ -5,15 +5,20 @@ Examples:
     python tools/train.py configs/jcl/jcl_r18_synthetic.py
     python tools/train.py configs/jcl/jcl_r50_market.py --work-dir work_dirs/market
     bash tools/dist_train.sh configs/jcl/jcl_r50_market.py 4
+
+Checkpoints (``load_from``, ``--resume``, ``init_cfg`` weights) are loaded
+with ``torch.load(weights_only=True)``; a file that holds other objects is
+refused unless ``--trust-checkpoint``. ``load_from`` / ``--resume`` load
+strictly unless the config sets ``load_strict = False``.
 """
 import argparse
 import os
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from jclreid.utils import (apply_global_batch_size, apply_num_threads,
-                           launcher_world_size, load_config,
+from jclreid.utils import (SafeCheckpointRunner, apply_global_batch_size,
+                           apply_num_threads, launcher_world_size,
+                           load_config, register_checkpoint_loader,
                            setup_cpu_distributed)
 
 
@@ -28,6 +33,13 @@ def parse_args():
         const='auto',
         help='resume from the given checkpoint, or from the latest '
         'checkpoint in the work dir when no path is given')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='allow full unpickling of the checkpoints this run loads '
+        '(load_from, --resume, init_cfg), which can run arbitrary code: '
+        'only for files you trust (logs a warning naming each file; sets '
+        'the config field trust_checkpoint=True)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -72,6 +84,8 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.trust_checkpoint:
+        cfg.trust_checkpoint = True
     cfg.launcher = args.launcher
     return cfg
 
@@ -83,7 +97,8 @@ def main():
     apply_global_batch_size(cfg, launcher_world_size(args.launcher))
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)
-    runner = Runner.from_cfg(cfg)
+    register_checkpoint_loader()
+    runner = SafeCheckpointRunner.from_cfg(cfg)
     runner.train()
 
 

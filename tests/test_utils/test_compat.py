@@ -1,16 +1,21 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-"""Run checkpoints written by mmengine must resume under torch>=2.6."""
+"""Run checkpoints written by mmengine must resume under torch>=2.6, with
+``weights_only=True`` and the allow-list of ``checkpoint_safe_globals``."""
 import copy
+import io
 
+import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
-from jclreid.utils import load_state_dict_file, register_checkpoint_loader
+from jclreid.utils import (UnsafeCheckpointError, load_checkpoint_file,
+                           load_state_dict_file, register_checkpoint_loader)
 
 
 class _Toy(BaseModel):
@@ -75,8 +80,50 @@ def _runner(work_dir, max_epochs, **kwargs):
 
 def test_local_loader_is_registered():
     register_checkpoint_loader()
-    loader = CheckpointLoader._get_checkpoint_loader('/some/file.pth')
-    assert loader.__module__ == 'jclreid.utils.compat'
+    for path in ('/some/file.pth', 'https://x/y.pth', 'torchvision://resnet18',
+                 'open-mmlab://x', 'mmcls://x', 's3://bucket/x.pth'):
+        loader = CheckpointLoader._get_checkpoint_loader(path)
+        assert loader.__module__ == 'jclreid.utils.compat', path
+
+
+class _GetAttr:
+    """Pickles as getattr(HistoryBuffer, name)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, self.name))
+
+
+def test_history_buffer_getattr_is_restricted(tmp_path):
+    path = tmp_path / 'stats.pth'
+    torch.save({'m': _GetAttr('mean')}, path)
+    assert load_checkpoint_file(str(path))['m'] is HistoryBuffer.mean
+    torch.save({'m': _GetAttr('__init__')}, path)
+    with pytest.raises(UnsafeCheckpointError, match='__init__'):
+        load_checkpoint_file(str(path))
+
+
+def test_numpy_1_and_2_names_load(tmp_path):
+    """A checkpoint naming numpy 1.x's ``numpy.core.multiarray`` (or 2.x's
+    ``numpy._core``) loads under either numpy."""
+    buf = io.BytesIO()
+    torch.save({
+        'x': np.float64(1.5),
+        'a': np.arange(3),
+        'b': np.bool_(True)
+    },
+               buf,
+               _use_new_zipfile_serialization=False)  # plain pickle
+    raw = buf.getvalue()
+    for old, new in ((b'numpy._core.multiarray', b'numpy.core.multiarray'),
+                     (b'numpy.core.multiarray', b'numpy._core.multiarray')):
+        path = tmp_path / 'np.pth'
+        path.write_bytes(raw.replace(old, new))
+        ckpt = load_checkpoint_file(str(path))
+        assert ckpt['x'] == 1.5 and ckpt['a'].tolist() == [0, 1, 2]
+        assert ckpt['b']
 
 
 def test_save_then_resume_matches_uninterrupted(tmp_path):
@@ -106,7 +153,7 @@ def test_load_state_dict_file_is_tensor_only(tmp_path):
     torch.save({'state_dict': {'w': torch.ones(2)}}, path)
     assert torch.equal(load_state_dict_file(str(path))['w'], torch.ones(2))
     torch.save({'w': torch.ones(1), 'obj': _Data()}, tmp_path / 'evil.pth')
-    with pytest.raises(Exception):
+    with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
         load_state_dict_file(str(tmp_path / 'evil.pth'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         load_state_dict_file(str(tmp_path / 'missing.pth'))

@@ -5,7 +5,6 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import CheckpointLoader
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from jclreid.registry import MODELS
@@ -21,7 +20,8 @@ class ReIDResNet(BaseModule):
     Parameter names match torchvision's ResNet (``conv1``, ``bn1``,
     ``layer1``..``layer4``; no ``fc``), so torchvision state dicts load
     as they are, from ``torchvision://resnet50`` (download) or a local
-    ``.pth`` file (loaded with ``weights_only=True``).
+    ``.pth`` file, both loaded with ``weights_only=True`` (a file that
+    needs full unpickling is refused unless ``trust_checkpoint=True``).
 
     Args:
         depth (int): 18, 34, 50 or 101.
@@ -42,6 +42,15 @@ class ReIDResNet(BaseModule):
 
     Shape:
         (B, 3, H, W) -> tuple of (B, C_i, H_i, W_i) for ``out_indices``.
+
+    Minimum input size: ``forward`` refuses (``ValueError`` naming both
+    sizes) an input smaller than :attr:`min_input_size`. Each side must be
+    at least the total stride (16, or 32 with ``last_stride=2``), else the
+    last maps are padding-only; and the height must give every WaveBlock at
+    least one row in its kept stripe (``round(ratio * h) >= 1`` on the
+    stage's ``h = ceil(H / stride)`` rows; e.g. 17 with a WAM after stage
+    3 and ``ratio=0.3``), else the stripe is empty and the whole map is
+    scaled by ``factor``.
     """
 
     arch_settings = {
@@ -98,8 +107,24 @@ class ReIDResNet(BaseModule):
             for s in stages:
                 self.add_module(f'wam{s}',
                                 WAM(self.out_channels[s - 1], **wam))
+        self.min_input_size = self._min_input_size(last_stride)
         self._init_resnet()
         self._freeze_stages()
+
+    def _min_input_size(self, last_stride: int) -> Tuple[int, int]:
+        """Smallest (H, W) input: the total stride on each side, and on
+        the height enough rows for every WaveBlock's stripe."""
+        strides = (4, 8, 16, 16 * last_stride)
+        min_h = min_w = strides[3]
+        for s in self.wam_stages:
+            ratio = getattr(self, f'wam{s}').wave.ratio
+            if ratio <= 0:
+                continue  # an empty stripe by choice
+            rows = 1
+            while int(round(ratio * rows)) < 1:
+                rows += 1
+            min_h = max(min_h, (rows - 1) * strides[s - 1] + 1)
+        return min_h, min_w
 
     def _make_layer(self, block, planes: int, blocks: int,
                     stride: int) -> nn.Sequential:
@@ -134,14 +159,9 @@ class ReIDResNet(BaseModule):
             super().init_weights()
             return
         checkpoint = cfg['checkpoint']
-        if checkpoint.startswith(('torchvision://', 'modelzoo://', 'http://',
-                                  'https://')):
-            state = CheckpointLoader.load_checkpoint(
-                checkpoint, map_location='cpu')
-        else:
-            state = load_state_dict_file(checkpoint)
-        if isinstance(state, dict) and 'state_dict' in state:
-            state = state['state_dict']
+        # Local paths and URLs (torchvision://, http(s)://) alike load with
+        # weights_only=True; full unpickling only under trust_checkpoint.
+        state = load_state_dict_file(checkpoint, map_location='cpu')
         prefix = cfg.get('prefix')
         if prefix:
             state = {
@@ -149,7 +169,12 @@ class ReIDResNet(BaseModule):
                 for k, v in state.items() if k.startswith(prefix)
             }
         state = {k: v for k, v in state.items() if not k.startswith('fc.')}
-        missing, unexpected = self.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shapes differ: another architecture
+            raise RuntimeError(
+                f'ReIDResNet (depth {self.depth}): pretrained weights '
+                f'{checkpoint!r} do not fit: {err}') from err
         missing = [k for k in missing if not k.startswith('wam')]
         if missing or unexpected:
             warnings.warn(f'ReIDResNet: loading {checkpoint!r}: missing keys '
@@ -179,6 +204,17 @@ class ReIDResNet(BaseModule):
         return self
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        h, w = x.shape[-2:]
+        min_h, min_w = self.min_input_size
+        if h < min_h or w < min_w:
+            wave = (f', and the height must leave the WaveBlock of every WAM '
+                    f'(stages {list(self.wam_stages)}) at least one row'
+                    if min_h > min_w else '')
+            raise ValueError(
+                f'ReIDResNet(depth={self.depth}): input size {h}x{w} (HxW) '
+                f'is smaller than the minimum {min_h}x{min_w}: each side '
+                f'must be at least the total stride {min_w}{wave}; resize '
+                'the images (Resize in the pipeline) to at least that size')
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
         for i in range(4):
