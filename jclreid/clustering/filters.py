@@ -1,8 +1,9 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-import warnings
+import logging
 from typing import Optional, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 
 from jclreid.registry import CLUSTERERS
 
@@ -26,11 +27,12 @@ class CameraAwareFilter:
     Random or early features group images by camera before they group them
     by identity; a single-camera cluster is more likely a camera than a
     person. On a dataset with fewer than ``min_cameras`` cameras (e.g.
-    scene folders) the filter would remove everything: it warns once and
-    does nothing.
+    scene folders) the filter would remove everything: it logs a warning
+    once (mmengine's current logger) and does nothing.
 
     Args:
-        min_cameras (int): Defaults to 2.
+        min_cameras (int): Cameras a cluster must span to be kept; 1 keeps
+            every cluster. Defaults to 2.
 
     Call:
         ``filter(labels, camids) -> (labels, info)``: labels relabelled
@@ -38,10 +40,14 @@ class CameraAwareFilter:
     """
 
     def __init__(self, min_cameras: int = 2) -> None:
+        if isinstance(min_cameras, bool) or not isinstance(
+                min_cameras, (int, np.integer)):
+            raise TypeError('CameraAwareFilter.min_cameras must be an int, '
+                            f'got {min_cameras!r}')
         if min_cameras < 1:
             raise ValueError('CameraAwareFilter.min_cameras must be >= 1, '
                              f'got {min_cameras}')
-        self.min_cameras = min_cameras
+        self.min_cameras = int(min_cameras)
         self._warned = False
 
     def __call__(self, labels: np.ndarray,
@@ -49,9 +55,11 @@ class CameraAwareFilter:
         labels = np.asarray(labels, dtype=np.int64)
         if camids is None or len(np.unique(camids)) < self.min_cameras:
             if not self._warned:
-                warnings.warn(
+                print_log(
                     f'CameraAwareFilter: the dataset has fewer than '
-                    f'{self.min_cameras} cameras; the filter is disabled')
+                    f'{self.min_cameras} cameras; the filter is disabled',
+                    logger='current',
+                    level=logging.WARNING)
                 self._warned = True
             return relabel_contiguous(labels), dict(num_removed_clusters=0)
         camids = np.asarray(camids, dtype=np.int64)

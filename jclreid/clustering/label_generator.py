@@ -11,6 +11,18 @@ def _build(cfg):
     return CLUSTERERS.build(cfg) if isinstance(cfg, dict) else cfg
 
 
+def describe(obj) -> str:
+    """``repr(obj)`` when its class defines one (e.g.
+    ``CameraAwareFilter(min_cameras=2)``), else the class name."""
+    if type(obj).__repr__ is object.__repr__:
+        return type(obj).__name__
+    return repr(obj)
+
+
+def _num_clusters(labels: np.ndarray) -> int:
+    return int(np.unique(labels[labels >= 0]).size)
+
+
 @CLUSTERERS.register_module()
 class LabelGenerator:
     """Pseudo labels: distance -> clusterer -> filters.
@@ -26,9 +38,14 @@ class LabelGenerator:
     Call:
         ``generator(features (N, D), camids (N, ) or None)`` returns labels
         (N, ) int64 in ``0..C-1`` with ``-1`` for outliers, and a summary
-        dict: ``num_samples``, ``num_clusters``, ``num_outliers``,
-        ``num_removed_clusters``, ``size_min`` / ``size_median`` /
-        ``size_max`` and ``num_singletons_removed``.
+        dict: ``num_samples``, ``num_clusters`` (after the filters),
+        ``num_clusters_found`` (by the clusterer, before the filters),
+        ``num_outliers``, ``num_removed_clusters`` (by all filters),
+        ``removed_by_filter`` (dict: each filter's description, e.g.
+        ``'CameraAwareFilter(min_cameras=2)'``, -> clusters it removed;
+        the ``num_removed_clusters`` of its info, or the drop in the
+        number of clusters when the info has none) and ``size_min`` /
+        ``size_median`` / ``size_max``.
     """
 
     def __init__(self,
@@ -52,17 +69,27 @@ class LabelGenerator:
         except TypeError:
             dist = self.distance(features)
         labels = relabel_contiguous(self.clusterer(dist))
+        found = _num_clusters(labels)
         removed = 0
+        removed_by: dict = {}
         for filt in self.filters:
+            before = _num_clusters(labels)
             labels, info = filt(labels, camids)
-            removed += int(info.get('num_removed_clusters', 0))
+            labels = np.asarray(labels, dtype=np.int64)
+            num = info.get('num_removed_clusters')
+            num = before - _num_clusters(labels) if num is None else int(num)
+            removed += num
+            key = describe(filt)
+            removed_by[key] = removed_by.get(key, 0) + num
         sizes = np.bincount(labels[labels >= 0]) if (labels >= 0).any() \
             else np.zeros(0, dtype=np.int64)
         summary = dict(
             num_samples=int(labels.size),
             num_clusters=int(sizes.size),
+            num_clusters_found=found,
             num_outliers=int((labels < 0).sum()),
             num_removed_clusters=removed,
+            removed_by_filter=removed_by,
             size_min=int(sizes.min()) if sizes.size else 0,
             size_median=float(np.median(sizes)) if sizes.size else 0.0,
             size_max=int(sizes.max()) if sizes.size else 0)

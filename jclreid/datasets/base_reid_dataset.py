@@ -1,6 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import os.path as osp
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -56,6 +56,47 @@ class BaseReIDDataset(BaseDataset):
                 f'{type(self).__name__}: folder {path!r} does not exist; '
                 f'expected {expected}')
         return path
+
+    def parse_int(self,
+                  text: Optional[str],
+                  field: str,
+                  source: str,
+                  expected: str,
+                  minimum: Optional[int] = None) -> int:
+        """``int(text)``, or an error naming the file, the field and what
+        was expected.
+
+        Args:
+            text (str | None): The text matched for the field.
+            field (str): Its name in messages, e.g. ``'camera'``.
+            source (str): Where it comes from, e.g. the image path or
+                ``"line 3 of 'list_train.txt'"``.
+            expected (str): What a valid name looks like.
+            minimum (int, optional): Smallest valid value. Defaults to None
+                (no bound).
+
+        Returns:
+            int: The parsed value.
+
+        Raises:
+            ValueError: If ``text`` is None, not an integer or below
+                ``minimum``.
+        """
+        name = type(self).__name__
+        if text is None:
+            raise ValueError(f'{name}: {source}: there is no {field} field; '
+                             f'expected {expected}')
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f'{name}: {source}: the {field} field {text!r} is not an '
+                f'integer; expected {expected}') from None
+        if minimum is not None and value < minimum:
+            raise ValueError(
+                f'{name}: {source}: the {field} field {text!r} is out of '
+                f'range (must be >= {minimum}); expected {expected}')
+        return value
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

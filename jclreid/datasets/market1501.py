@@ -22,6 +22,12 @@ class Market1501(BaseReIDDataset):
     After junk removal the real set has 12,936 train, 3,368 query and
     15,913 gallery images.
 
+    Names are parsed strictly: a name that does not start with
+    ``<pid>_c<camera>`` (``pid`` digits or ``-1``) or whose camera is
+    ``c0`` (cameras are numbered from 1) raises a ``ValueError`` naming the
+    file; nothing is skipped or guessed. Camera numbers are not bounded
+    above (re-packaged and synthetic sets have more cameras).
+
     Args:
         data_root (str): The Market-1501 folder.
         split (str): ``'train'``, ``'query'``, ``'gallery'`` or ``'test'``.
@@ -31,7 +37,7 @@ class Market1501(BaseReIDDataset):
     METAINFO = dict(dataset_name='Market1501')
     SPLIT_DIRS = dict(
         train='bounding_box_train', query='query', gallery='bounding_box_test')
-    PATTERN = re.compile(r'^([-\d]+)_c(\d+)')
+    PATTERN = re.compile(r'^(-1|\d+)_c(\d+)')
     EXAMPLE = '0001_c1s1_001051_00.jpg'
 
     def parse_split(self, split: str) -> List[dict]:
@@ -44,29 +50,29 @@ class Market1501(BaseReIDDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__}: no image in {folder!r}; expected '
                 f'files named like {self.EXAMPLE!r}')
+        expected = (f'names like {self.EXAMPLE!r}: <pid (digits, -1 for '
+                    'junk)>_c<camera (from 1)>...')
         data = []
         for name in names:
+            path = osp.join(folder, name)
             match = self.PATTERN.search(name)
             if match is None:
                 raise ValueError(
-                    f'{type(self).__name__}: file name '
-                    f'{osp.join(folder, name)!r} does not match the pattern '
-                    f'{self.PATTERN.pattern!r} (expected names like '
-                    f'{self.EXAMPLE!r})')
-            pid, cam = int(match.group(1)), int(match.group(2))
+                    f'{type(self).__name__}: file name {path!r} does not '
+                    f'match the pattern {self.PATTERN.pattern!r}; expected '
+                    f'{expected}')
+            pid = self.parse_int(match.group(1), 'pid', path, expected, -1)
+            cam = self.parse_int(match.group(2), 'camera', path, expected, 1)
             if pid == -1:
                 continue  # junk
-            data.append(
-                dict(
-                    img_path=osp.join(folder, name), pid=pid,
-                    camid=cam - 1))
+            data.append(dict(img_path=path, pid=pid, camid=cam - 1))
         return data
 
 
 @DATASETS.register_module()
 class DukeMTMCReID(Market1501):
-    """DukeMTMC-reID: the Market-1501 folder layout, names like
-    ``0005_c2_f0046985.jpg``."""
+    """DukeMTMC-reID: the Market-1501 folder layout and name rules (see
+    :class:`Market1501`), names like ``0005_c2_f0046985.jpg``."""
 
     METAINFO = dict(dataset_name='DukeMTMCReID')
     EXAMPLE = '0005_c2_f0046985.jpg'

@@ -15,6 +15,16 @@ class MSMT17(BaseReIDDataset):
     ``list_query.txt`` and ``list_gallery.txt``, with lines
     ``<relative path> <pid>``. The camera is the third ``_`` field of the
     file name (``0000_000_01_0303morning_0015_0.jpg`` -> camera 01 -> camid 0).
+
+    List lines are parsed strictly: a line without a path and an integer
+    pid, a file name without a numeric third field, a negative pid or a
+    camera 0 (cameras are numbered from 1) raises a ``ValueError`` naming
+    the list file and the line.
+
+    Args:
+        data_root (str): The MSMT17 folder.
+        split (str): ``'train'``, ``'query'``, ``'gallery'`` or ``'test'``.
+        **kwargs: See :class:`BaseReIDDataset`.
     """
 
     METAINFO = dict(dataset_name='MSMT17')
@@ -25,6 +35,8 @@ class MSMT17(BaseReIDDataset):
     EXAMPLE = '0000/0000_000_01_0303morning_0015_0.jpg 0'
 
     def parse_split(self, split: str) -> List[dict]:
+        expected = (f'lines like {self.EXAMPLE!r}: <relative path> <pid '
+                    "(>= 0)>, the path's third _ field the camera (from 01)")
         data = []
         for img_dir, list_name in self.LISTS[split]:
             list_file = osp.join(self.data_root, list_name)
@@ -42,14 +54,18 @@ class MSMT17(BaseReIDDataset):
                     if not line:
                         continue
                     parts = line.split()
-                    try:
-                        rel, pid = parts[0], int(parts[1])
-                        cam = int(osp.basename(rel).split('_')[2])
-                    except (IndexError, ValueError):
+                    source = f'line {lineno} of {list_file!r} ({line!r})'
+                    if len(parts) < 2:
                         raise ValueError(
-                            f'MSMT17: line {lineno} of {list_file!r} '
-                            f'({line!r}) does not parse; expected lines like '
-                            f'{self.EXAMPLE!r}') from None
+                            f'MSMT17: {source} does not parse; expected '
+                            f'{expected}')
+                    rel = parts[0]
+                    fields = osp.basename(rel).split('_')
+                    pid = self.parse_int(parts[1], 'pid', source, expected,
+                                         0)
+                    cam = self.parse_int(
+                        fields[2] if len(fields) > 2 else None, 'camera',
+                        source, expected, 1)
                     data.append(
                         dict(
                             img_path=osp.join(folder, rel),

@@ -21,6 +21,9 @@ class SceneFolder(BaseReIDDataset):
     ``train_ratio``: each class is shuffled and split on its own, keeping at
     least one image on each side when it has two or more.
 
+    A folder with fewer than two class folders is refused when the dataset
+    is built (clustering and the scene metrics need two classes or more).
+
     Args:
         data_root (str): The folder of class folders. Never written to.
         split (str): ``'train'`` or ``'test'`` (``'query'`` and ``'gallery'``
@@ -61,6 +64,12 @@ class SceneFolder(BaseReIDDataset):
             raise FileNotFoundError(
                 f'SceneFolder: no class folder in {root!r}; expected '
                 'data_root/<class name>/<image files>')
+        if len(classes) < 2:
+            raise ValueError(
+                f'SceneFolder: {root!r} has {len(classes)} class folder '
+                f'({classes[0]!r}); expected at least 2 class folders '
+                '(data_root/<class name>/<image files>): pseudo labels and '
+                'the scene metrics need two classes or more')
         files = {}
         for cls in classes:
             names = list_images(osp.join(root, cls))

@@ -1,5 +1,5 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-import warnings
+import logging
 
 import numpy as np
 import pytest
@@ -24,21 +24,25 @@ def test_dbscan_recovers_blobs():
     assert ari(y, labels) == pytest.approx(1.0)
 
 
-def test_camera_filter():
+def test_camera_filter(monkeypatch):
     labels = np.array([0, 0, 0, 1, 1, 2, 2, -1])
     camids = np.array([0, 0, 0, 0, 1, 2, 3, 1])
     out, info = CameraAwareFilter(min_cameras=2)(labels, camids)
     assert out.tolist() == [-1, -1, -1, 0, 0, 1, 1, -1]
     assert info['num_removed_clusters'] == 1
     filt = CameraAwareFilter(min_cameras=2)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        same, info = filt(labels, np.zeros(8, int))
-        filt(labels, np.zeros(8, int))
+    logged = []
+    monkeypatch.setattr('jclreid.clustering.filters.print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    same, info = filt(labels, np.zeros(8, int))
+    filt(labels, np.zeros(8, int))
     assert same.tolist() == labels.tolist()
     assert info['num_removed_clusters'] == 0
-    assert len([w for w in caught if 'fewer than 2 cameras' in str(
-        w.message)]) == 1
+    # Logged once, through mmengine's current logger (the run's log file).
+    assert len(logged) == 1 and 'fewer than 2 cameras' in logged[0][0]
+    assert logged[0][1] == dict(logger='current', level=logging.WARNING)
+    with pytest.raises(TypeError, match='min_cameras must be an int'):
+        CameraAwareFilter(min_cameras=1.5)
 
 
 def test_label_generator_summary():
@@ -53,7 +57,11 @@ def test_label_generator_summary():
             filters=[dict(type='CameraAwareFilter', min_cameras=2)]))
     labels, summary = gen(x, camids)
     assert summary['num_clusters'] == 7
+    assert summary['num_clusters_found'] == 8
     assert summary['num_removed_clusters'] == 1
+    assert summary['removed_by_filter'] == {
+        'CameraAwareFilter(min_cameras=2)': 1
+    }
     assert summary['num_outliers'] == 15
     assert (labels[y == 0] == -1).all()
     assert sorted(set(labels[labels >= 0].tolist())) == list(range(7))

@@ -129,4 +129,5 @@ def test_reid_folder(tmp_path):
             dict(type='ReIDFolder', data_root=str(root), pattern=r'\d+'))
     with pytest.raises(ValueError, match='does not match'):
         DATASETS.build(
-            dict(type='ReIDFolder', data_root=str(root), pattern=r'x(?P<pid>\d+)'))
+            dict(type='ReIDFolder', data_root=str(root),
+                 pattern=r'x(?P<pid>\d+)_cam(?P<camid>\d+)'))

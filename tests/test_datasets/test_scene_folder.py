@@ -63,6 +63,7 @@ def test_scene_folder_errors(tmp_path):
         DATASETS.build(dict(type='SceneFolder', data_root=str(tmp_path /
                                                                'empty')))
     (tmp_path / 'x' / 'cls').mkdir(parents=True)
+    (tmp_path / 'x' / 'other').mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match='cls'):
         DATASETS.build(dict(type='SceneFolder', data_root=str(tmp_path / 'x')))
     with pytest.raises(ValueError, match='train_ratio'):

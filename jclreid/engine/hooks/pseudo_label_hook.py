@@ -11,6 +11,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset
 
+from jclreid.clustering.label_generator import describe as _describe
 from jclreid.registry import CLUSTERERS, HOOKS
 from jclreid.utils.dist import (broadcast_array, broadcast_buffers,
                                 gather_by_index)
@@ -120,6 +121,13 @@ class PseudoLabelHook(Hook):
         num_workers (int): Extraction dataloader workers. Defaults to 0.
         log_gt_metrics (bool): Log agreement of the pseudo labels with the
             ground truth when the dataset has it. Defaults to True.
+
+    The integer arguments must be ints (a float such as ``interval=1.5`` or
+    a bool raises a ``TypeError`` naming the field). When no cluster is
+    left after clustering, the error says whether the clusterer found none
+    or which filter removed how many (see :meth:`no_cluster_message`); it
+    is raised on the first clustering, later ones keep the previous labels
+    with that message as a warning.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -132,12 +140,32 @@ class PseudoLabelHook(Hook):
                  batch_size: int = 64,
                  num_workers: int = 0,
                  log_gt_metrics: bool = True) -> None:
-        if interval < 1:
-            raise ValueError(
-                f'PseudoLabelHook.interval must be >= 1, got {interval}')
-        if warmup_epochs < 0:
-            raise ValueError('PseudoLabelHook.warmup_epochs must be >= 0, '
-                             f'got {warmup_epochs}')
+        for field, value, minimum in (('interval', interval, 1),
+                                      ('warmup_epochs', warmup_epochs, 0),
+                                      ('batch_size', batch_size, 1),
+                                      ('num_workers', num_workers, 0)):
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, np.integer)):
+                raise TypeError(
+                    f'PseudoLabelHook.{field} must be an int, got '
+                    f'{value!r} ({type(value).__name__})')
+            if value < minimum:
+                raise ValueError(f'PseudoLabelHook.{field} must be >= '
+                                 f'{minimum}, got {value}')
+        if not isinstance(log_gt_metrics, bool):
+            raise TypeError('PseudoLabelHook.log_gt_metrics must be True or '
+                            f'False, got {log_gt_metrics!r}')
+        if pipeline is not None and (isinstance(pipeline, (dict, str)) or
+                                     not isinstance(pipeline, Sequence)):
+            raise TypeError(
+                'PseudoLabelHook.pipeline must be a list of transforms (a '
+                f'test pipeline) or None, got {type(pipeline).__name__}')
+        if not (label_generator is None or isinstance(label_generator, dict)
+                or callable(label_generator)):
+            raise TypeError(
+                'PseudoLabelHook.label_generator must be a config dict, a '
+                'callable or None, got '
+                f'{type(label_generator).__name__}')
         if label_generator is None:
             # One place for the defaults: LabelGenerator's own signature.
             label_generator = dict(type='LabelGenerator')
@@ -145,10 +173,10 @@ class PseudoLabelHook(Hook):
         self.label_generator = (
             CLUSTERERS.build(label_generator)
             if isinstance(label_generator, dict) else label_generator)
-        self.interval = interval
-        self.warmup_epochs = warmup_epochs
-        self.batch_size = batch_size
-        self.num_workers = num_workers
+        self.interval = int(interval)
+        self.warmup_epochs = int(warmup_epochs)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
         self.log_gt_metrics = log_gt_metrics
         self.labels: Optional[np.ndarray] = None
         self.summary: dict = {}
@@ -313,16 +341,11 @@ class PseudoLabelHook(Hook):
         else:
             labels, summary = self._cluster(features, dataset)
             if summary.get('num_clusters', 0) == 0:
+                why = self.no_cluster_message(summary, num, epoch, dataset)
                 if self.labels is None or self._last_was_warmup:
-                    raise RuntimeError(
-                        'PseudoLabelHook: the label generator found no '
-                        f'cluster among {num} training samples at epoch '
-                        f'{epoch}; increase the clusterer `eps` (e.g. '
-                        'label_generator.clusterer.eps) or lower '
-                        '`min_samples` in the config')
+                    raise RuntimeError(why)
                 runner.logger.warning(
-                    f'PseudoLabelHook: no cluster found at epoch {epoch}; '
-                    'keeping the previous pseudo labels')
+                    f'{why}. Keeping the previous pseudo labels')
                 labels = self.labels
                 summary = dict(self.summary, kept_previous=True)
 
@@ -339,6 +362,59 @@ class PseudoLabelHook(Hook):
             summary.update(self._gt_metrics(dataset, labels))
         summary['time'] = round(time.time() - start, 2)
         self._log(runner, summary)
+
+    def no_cluster_message(self, summary: dict, num: int, epoch: int,
+                           dataset) -> str:
+        """Why no pseudo-label cluster is left, and what to change.
+
+        Tells apart a clusterer that found nothing (raise ``eps``, lower
+        ``min_samples``) from filters that removed every cluster it found
+        (named with the count each removed; for ``CameraAwareFilter``:
+        ``min_cameras`` and the train set's camera ids).
+
+        Args:
+            summary (dict): The label generator's summary
+                (``num_clusters_found``, ``removed_by_filter``; a custom
+                generator without them gets the clusterer advice).
+            num (int): Number of training samples.
+            epoch (int): The epoch.
+            dataset: The train set (its camera ids are counted).
+
+        Returns:
+            str: The message.
+        """
+        clusterer = getattr(self.label_generator, 'clusterer', None)
+        name = ('the clusterer' if clusterer is None else
+                f'the clusterer {_describe(clusterer)}')
+        found = summary.get('num_clusters_found')
+        head = (f'PseudoLabelHook: no pseudo-label cluster among {num} '
+                f'training samples at epoch {epoch}')
+        if not found:
+            return (f'{head}: {name} found no cluster; increase its `eps` '
+                    '(label_generator.clusterer.eps) or lower `min_samples`'
+                    ' in the config')
+        removed_by = summary.get('removed_by_filter') or {}
+        culprits = ', '.join(f'{k} removed {v}'
+                             for k, v in removed_by.items() if v)
+        msg = (f'{head}: {name} found {found} clusters, but the filters '
+               f'removed all of them ({culprits or "no count reported"}); '
+               'raising eps will not help.')
+        if any(k.startswith('CameraAwareFilter') and v
+               for k, v in removed_by.items()):
+            cams = np.unique(_dataset_array(dataset, 'get_camids', 'camid'))
+            msg += (
+                ' CameraAwareFilter keeps only clusters whose images come '
+                'from at least `min_cameras` cameras, and no cluster did; '
+                f'the train set has {cams.size} camera ids '
+                f'({cams[:10].tolist()}{"..." if cams.size > 10 else ""}). '
+                'Check that the camera ids are right (e.g. the camera part '
+                'of the dataset\'s file-name pattern), lower `min_cameras` '
+                '(label_generator.filters; 1 keeps every cluster), or add '
+                '`warmup_epochs` so that the features stop grouping images '
+                'by camera before the first clustering')
+        else:
+            msg += ' Loosen or remove that filter (label_generator.filters)'
+        return msg
 
     def _cluster(self, features: torch.Tensor, dataset):
         labels = None
