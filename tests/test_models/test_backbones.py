@@ -100,6 +100,8 @@ def test_cbam_spatial_has_batchnorm():
     assert isinstance(block.spatial[1], torch.nn.BatchNorm2d)
     x = torch.randn(2, 16, 6, 4)
     assert block(x).shape == x.shape
+    plain = WAM(16, attention_cfg=dict(spatial_norm=False)).attention
+    assert isinstance(plain.spatial[1], torch.nn.Identity)
 
 
 def test_plain_resnet_has_torchvision_keys():

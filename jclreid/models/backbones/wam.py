@@ -64,6 +64,8 @@ class CBAM(nn.Module):
         channels (int): Input channels.
         reduction (int): Channel reduction of the MLP. Defaults to 16.
         kernel_size (int): Spatial attention kernel. Defaults to 7.
+        spatial_norm (bool): BatchNorm after the spatial convolution, as in
+            CBAM. False drops it (an ablation). Defaults to True.
 
     Shape:
         (B, C, H, W) -> (B, C, H, W).
@@ -72,7 +74,8 @@ class CBAM(nn.Module):
     def __init__(self,
                  channels: int,
                  reduction: int = 16,
-                 kernel_size: int = 7) -> None:
+                 kernel_size: int = 7,
+                 spatial_norm: bool = True) -> None:
         super().__init__()
         hidden = max(channels // reduction, 1)
         self.mlp = nn.Sequential(
@@ -80,7 +83,8 @@ class CBAM(nn.Module):
             nn.Conv2d(hidden, channels, 1, bias=False))
         self.spatial = nn.Sequential(
             nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2,
-                      bias=False), nn.BatchNorm2d(1))
+                      bias=False),
+            nn.BatchNorm2d(1) if spatial_norm else nn.Identity())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         channel = torch.sigmoid(
@@ -167,6 +171,9 @@ class WAM(nn.Module):
         order (str, optional): ``'attention_first'`` or ``'wave_first'``;
             None picks the attention's own order (see above).
             Defaults to None.
+        attention_cfg (dict, optional): Extra arguments of the attention
+            block, e.g. ``dict(spatial_norm=False)`` for CBAM.
+            Defaults to None.
 
     Shape:
         (B, C, H, W) -> (B, C, H, W).
@@ -180,7 +187,8 @@ class WAM(nn.Module):
                  attention: Optional[str] = 'cbam',
                  ratio: float = 0.3,
                  factor: float = 1.5,
-                 order: Optional[str] = None) -> None:
+                 order: Optional[str] = None,
+                 attention_cfg: Optional[dict] = None) -> None:
         super().__init__()
         if attention not in self.ATTENTIONS:
             raise ValueError(f'WAM.attention must be one of {self.ATTENTIONS}'
@@ -188,10 +196,11 @@ class WAM(nn.Module):
         if order not in self.ORDERS:
             raise ValueError(f'WAM.order must be one of {self.ORDERS}, got '
                              f'{order!r}')
+        attention_cfg = dict(attention_cfg or {})
         if attention == 'cbam':
-            self.attention = CBAM(channels)
+            self.attention = CBAM(channels, **attention_cfg)
         elif attention == 'nonlocal':
-            self.attention = NonLocal2d(channels)
+            self.attention = NonLocal2d(channels, **attention_cfg)
         else:
             self.attention = nn.Identity()
         self.wave = WaveBlock(ratio, factor)
