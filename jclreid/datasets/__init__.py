@@ -5,10 +5,11 @@ from .msmt17 import MSMT17
 from .reid_folder import ReIDFolder
 from .samplers import *  # noqa: F401,F403
 from .scene_folder import SceneFolder
+from .sklearn_digits import SklearnDigits
 from .synthetic import SyntheticReID, SyntheticScenes
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'BaseReIDDataset', 'Market1501', 'DukeMTMCReID', 'MSMT17', 'ReIDFolder',
-    'SceneFolder', 'SyntheticReID', 'SyntheticScenes'
+    'SceneFolder', 'SklearnDigits', 'SyntheticReID', 'SyntheticScenes'
 ]
