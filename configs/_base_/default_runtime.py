@@ -5,8 +5,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # jclreid's CheckpointHook (SafeCheckpointHook): removes an old
+    # checkpoint only after the new one and `last_checkpoint` are written.
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Random generator states in checkpoints (exact resume) and per-epoch
+    # dataloader worker seeds.
+    rng_state=dict(type='RandomStateHook', reseed_workers=True),
+    # Stop at the first non-finite loss ('raise'; 'skip' skips the step)
+    # and never save non-finite weights.
+    non_finite=dict(type='NonFiniteCheckHook', action='raise'),
 )
 
 env_cfg = dict(

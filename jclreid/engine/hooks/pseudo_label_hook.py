@@ -60,6 +60,28 @@ def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
         dtype=np.int64)
 
 
+#: The checkpoint's top-level key holding the current pseudo labels.
+PSEUDO_LABELS_KEY = 'pseudo_labels'
+
+
+_DROP = object()
+
+
+def _plain(value):
+    """``value`` with numpy scalars turned into Python numbers and anything
+    that ``torch.load(weights_only=True)`` may refuse left out."""
+    if isinstance(value, dict):
+        items = ((str(k), _plain(v)) for k, v in value.items())
+        return {k: v for k, v in items if v is not _DROP}
+    if isinstance(value, (list, tuple)):
+        return [v for v in map(_plain, value) if v is not _DROP]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return _DROP
+
+
 @HOOKS.register_module()
 class PseudoLabelHook(Hook):
     """Refresh the pseudo labels and the memories of JCL.
@@ -128,6 +150,14 @@ class PseudoLabelHook(Hook):
     or which filter removed how many (see :meth:`no_cluster_message`); it
     is raised on the first clustering, later ones keep the previous labels
     with that message as a warning.
+
+    Checkpoints carry the current pseudo labels (top-level key
+    ``pseudo_labels``: ``labels`` as an int64 tensor, ``last_was_warmup``
+    and the last ``summary``); a resumed run takes them over, so that a
+    refresh that finds no cluster keeps the previous labels exactly as the
+    uninterrupted run does. Every refresh, warm-up included, refuses
+    non-finite features with an error naming the epoch and the number of
+    non-finite rows (:meth:`check_finite`).
     """
 
     priority = 'ABOVE_NORMAL'
@@ -181,6 +211,7 @@ class PseudoLabelHook(Hook):
         self.labels: Optional[np.ndarray] = None
         self.summary: dict = {}
         self._last_was_warmup = False
+        self._loaded_state = None
 
     # ------------------------------------------------------------------ hooks
     def before_train(self, runner) -> None:
@@ -199,6 +230,7 @@ class PseudoLabelHook(Hook):
         if self.pipeline is None:
             self.pipeline = self.resolve_pipeline(runner.cfg)
         runner.logger.info(self.describe_batch(loader))
+        self._restore_labels(runner)
 
     def before_val_epoch(self, runner) -> None:
         """Every rank evaluates with rank 0's buffers."""
@@ -333,6 +365,7 @@ class PseudoLabelHook(Hook):
         features = self.extract_features(runner)
         num = features.shape[0]
         warmup = epoch < self.warmup_epochs
+        self.check_finite(features, runner, warmup)
 
         if warmup:
             labels = np.arange(num, dtype=np.int64)
@@ -362,6 +395,98 @@ class PseudoLabelHook(Hook):
             summary.update(self._gt_metrics(dataset, labels))
         summary['time'] = round(time.time() - start, 2)
         self._log(runner, summary)
+
+    @staticmethod
+    def check_finite(features: torch.Tensor, runner, warmup: bool) -> None:
+        """Refuse non-finite (NaN / inf) train features before clustering.
+
+        Non-finite features come from non-finite weights (a diverging run);
+        clustering them fails far from the cause (scipy's ``negative axis
+        1 index: -1``) and, during warm-up, nothing would fail at all.
+
+        Args:
+            features (Tensor): (N, D) extracted features.
+            runner (Runner): Gives the epoch and the model (whose parameters
+                and buffers holding NaN / inf are named in the message).
+            warmup (bool): Whether this is a warm-up refresh (named in the
+                message).
+
+        Raises:
+            FloatingPointError: Some rows are not finite; the message names
+                the epoch, how many rows and the first non-finite
+                parameters.
+        """
+        bad_rows = int((~torch.isfinite(features)).any(dim=1).sum().item())
+        if bad_rows == 0:
+            return
+        model = _unwrap(runner.model)
+        bad = [
+            name for name, value in list(model.named_parameters()) +
+            list(model.named_buffers())
+            if value.is_floating_point() and not torch.isfinite(value).all()
+        ]
+        where = (f'{len(bad)} parameters / buffers hold NaN or inf '
+                 f'({", ".join(bad[:5])}{", ..." if len(bad) > 5 else ""})'
+                 if bad else 'every parameter and buffer is finite, so the '
+                 'input images or the pipeline produce them')
+        raise FloatingPointError(
+            f'PseudoLabelHook: {bad_rows} of {features.shape[0]} train-set '
+            'features are not finite (NaN or inf) at the '
+            f'{"warm-up " if warmup else ""}refresh before epoch '
+            f'{runner.epoch + 1} (runner.epoch={runner.epoch}); {where}. The '
+            'training diverged: lower the learning rate '
+            '(optim_wrapper.optimizer.lr), add gradient clipping '
+            '(optim_wrapper.clip_grad) or resume from an earlier '
+            'checkpoint')
+
+    # ------------------------------------------------------- checkpoints
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the current pseudo labels in ``checkpoint['pseudo_labels']``
+        (plain tensor / bool / dict: loadable with ``weights_only=True``),
+        so that a resumed run that finds no cluster keeps them as the
+        uninterrupted run does."""
+        if self.labels is None:
+            return
+        checkpoint[PSEUDO_LABELS_KEY] = dict(
+            labels=torch.as_tensor(np.asarray(self.labels, dtype=np.int64)),
+            last_was_warmup=bool(self._last_was_warmup),
+            summary=_plain(self.summary))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the stored pseudo labels; they are taken over in
+        ``before_train`` only when the run resumes from this checkpoint."""
+        meta = checkpoint.get('meta') or {}
+        self._loaded_state = ((meta.get('epoch'), meta.get('iter')),
+                              checkpoint.get(PSEUDO_LABELS_KEY))
+
+    def _restore_labels(self, runner) -> None:
+        loaded = getattr(self, '_loaded_state', None)
+        self._loaded_state = None
+        if loaded is None:
+            return
+        key, state = loaded
+        if key != (runner.epoch, runner.iter) or runner.iter == 0:
+            return  # load_from: a new run
+        if not state:
+            return
+        labels = state.get('labels')
+        num = len(runner.train_dataloader.dataset)
+        if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or (
+                labels.numel() != num):
+            shape = (tuple(labels.shape)
+                     if isinstance(labels, torch.Tensor) else type(labels))
+            runner.logger.warning(
+                f'PseudoLabelHook: the resumed checkpoint\'s '
+                f'`{PSEUDO_LABELS_KEY}.labels` has shape {shape} but the '
+                f'train set has {num} samples; not restored (a refresh that '
+                'finds no cluster will then stop the run)')
+            return
+        self.labels = labels.cpu().numpy().astype(np.int64)
+        self._last_was_warmup = bool(state.get('last_was_warmup', False))
+        self.summary = dict(state.get('summary') or {})
+        runner.logger.info(
+            'PseudoLabelHook: restored the pseudo labels of epoch '
+            f'{key[0]} from the checkpoint')
 
     def no_cluster_message(self, summary: dict, num: int, epoch: int,
                            dataset) -> str:
