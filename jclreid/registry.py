@@ -39,7 +39,7 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS',
-    'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'CLUSTERERS'
+    'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'CLUSTERERS', 'build_if_config'
 ]
 
 # Runner pieces.
@@ -116,3 +116,24 @@ VISBACKENDS = Registry(
 # Pseudo-label machinery: distances, clusterers, cluster filters and label
 # generators. No mmengine parent.
 CLUSTERERS = Registry('clusterer', locations=['jclreid.clustering'])
+
+
+def build_if_config(cfg, registry: Registry, **default_args):
+    """Build ``cfg`` with ``registry`` when it is a config dict; return it
+    unchanged when it is already built (a module, a callable) or None.
+
+    Components take either a config or an object, so that a config file and
+    Python code (tests, notebooks) compose them alike.
+
+    Args:
+        cfg (dict | object | None): Config (with ``type``) or an object.
+        registry (Registry): Where ``type`` is looked up.
+        **default_args: Defaults for arguments the config leaves out.
+
+    Returns:
+        object | None: The built component, ``cfg`` itself when it is not
+        a dict.
+    """
+    if not isinstance(cfg, dict):
+        return cfg
+    return registry.build(cfg, default_args=default_args or None)
