@@ -1,5 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import os.path as osp
+import re
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -56,6 +57,29 @@ class BaseReIDDataset(BaseDataset):
                 f'{type(self).__name__}: folder {path!r} does not exist; '
                 f'expected {expected}')
         return path
+
+    def split_images(self, folder: str, expected: str,
+                     hint: str = '') -> List[str]:
+        """Sorted names of the images in ``folder``, which must exist (else
+        a ``FileNotFoundError`` saying ``expected``) and hold one image or
+        more (else one naming the folder, followed by ``hint``)."""
+        self.check_dir(folder, expected)
+        names = list_images(folder)
+        if not names:
+            raise FileNotFoundError(
+                f'{type(self).__name__}: no image in {folder!r}{hint}')
+        return names
+
+    def match_name(self, pattern: re.Pattern, path: str,
+                   expected: str) -> re.Match:
+        """``pattern`` searched in the file name of ``path``, or a
+        ``ValueError`` naming the file and what was expected."""
+        match = pattern.search(osp.basename(path))
+        if match is None:
+            raise ValueError(
+                f'{type(self).__name__}: file name {path!r} does not match '
+                f'the pattern {pattern.pattern!r}; expected {expected}')
+        return match
 
     def parse_int(self,
                   text: Optional[str],

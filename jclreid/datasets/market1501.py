@@ -4,7 +4,7 @@ import re
 from typing import List
 
 from jclreid.registry import DATASETS
-from .base_reid_dataset import BaseReIDDataset, list_images
+from .base_reid_dataset import BaseReIDDataset
 
 
 @DATASETS.register_module()
@@ -41,26 +41,17 @@ class Market1501(BaseReIDDataset):
     EXAMPLE = '0001_c1s1_001051_00.jpg'
 
     def parse_split(self, split: str) -> List[dict]:
-        folder = self.check_dir(
-            osp.join(self.data_root, self.SPLIT_DIRS[split]),
-            f'the {type(self).__name__} layout with folders '
-            f'{sorted(self.SPLIT_DIRS.values())}')
-        names = list_images(folder)
-        if not names:
-            raise FileNotFoundError(
-                f'{type(self).__name__}: no image in {folder!r}; expected '
-                f'files named like {self.EXAMPLE!r}')
+        folder = osp.join(self.data_root, self.SPLIT_DIRS[split])
+        names = self.split_images(
+            folder, f'the {type(self).__name__} layout with folders '
+            f'{sorted(self.SPLIT_DIRS.values())}',
+            f'; expected files named like {self.EXAMPLE!r}')
         expected = (f'names like {self.EXAMPLE!r}: <pid (digits, -1 for '
                     'junk)>_c<camera (from 1)>...')
         data = []
         for name in names:
             path = osp.join(folder, name)
-            match = self.PATTERN.search(name)
-            if match is None:
-                raise ValueError(
-                    f'{type(self).__name__}: file name {path!r} does not '
-                    f'match the pattern {self.PATTERN.pattern!r}; expected '
-                    f'{expected}')
+            match = self.match_name(self.PATTERN, path, expected)
             pid = self.parse_int(match.group(1), 'pid', path, expected, -1)
             cam = self.parse_int(match.group(2), 'camera', path, expected, 1)
             if pid == -1:

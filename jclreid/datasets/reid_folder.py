@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 from mmengine.logging import print_log
 
 from jclreid.registry import DATASETS
-from .base_reid_dataset import BaseReIDDataset, list_images
+from .base_reid_dataset import BaseReIDDataset
 
 
 @DATASETS.register_module()
@@ -107,13 +107,10 @@ class ReIDFolder(BaseReIDDataset):
         super().__init__(data_root=data_root, split=split, **kwargs)
 
     def parse_split(self, split: str) -> List[dict]:
-        folder = self.check_dir(
-            osp.join(self.data_root, self.split_dirs[split]),
-            f'a folder of images for split {split!r} '
+        folder = osp.join(self.data_root, self.split_dirs[split])
+        names = self.split_images(
+            folder, f'a folder of images for split {split!r} '
             f'(split_dirs={self.split_dirs})')
-        names = list_images(folder)
-        if not names:
-            raise FileNotFoundError(f'ReIDFolder: no image in {folder!r}')
         expected = (f'file names matching {self.pattern.pattern!r} with an '
                     'integer pid (>= -1)')
         if self.has_cameras:
@@ -122,11 +119,7 @@ class ReIDFolder(BaseReIDDataset):
         data = []
         for name in names:
             path = osp.join(folder, name)
-            match = self.pattern.search(name)
-            if match is None:
-                raise ValueError(
-                    f'ReIDFolder: file name {path!r} does not '
-                    f'match pattern {self.pattern.pattern!r}')
+            match = self.match_name(self.pattern, path, expected)
             pid = self.parse_int(match.group('pid'), 'pid', path, expected)
             if self.junk_pid is not None and pid == self.junk_pid:
                 continue

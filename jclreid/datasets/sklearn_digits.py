@@ -101,11 +101,10 @@ class SklearnDigits(SceneFolder):
                  img_size: int = 32,
                  interpolation: str = 'cubic',
                  **kwargs) -> None:
-        params = dict(
-            generator='sklearn_digits',
+        ensure_generated(
+            data_root,
+            'sklearn_digits',
+            generate_digits,
             img_size=int(img_size),
             interpolation=interpolation)
-        ensure_generated(
-            data_root, params, lambda out: generate_digits(
-                out, img_size=int(img_size), interpolation=interpolation))
         super().__init__(data_root=data_root, split=split, **kwargs)

@@ -93,3 +93,28 @@ def test_synthetic_scenes(tmp_path):
     test = DATASETS.build(dict(cfg, split='test'))
     assert len(train) == 30 and len(test) == 20
     assert len(train.metainfo['classes']) == 10
+
+
+def test_ensure_generated_writes_params_once(tmp_path):
+    import json
+
+    from jclreid.datasets.synthetic.generate import ensure_generated
+    calls = []
+
+    def fake(out, **kwargs):
+        calls.append(kwargs)
+        open(os.path.join(out, 'x.txt'), 'w').close()
+        return dict(x=1)
+
+    root = str(tmp_path / 'fake')
+    ensure_generated(root, 'fake', fake, size=[4, 2], names=('a', ), n=3)
+    # The generator gets sequences as tuples, the metadata stores lists.
+    assert calls == [dict(size=(4, 2), names=('a', ), n=3)]
+    meta = json.load(open(os.path.join(root, 'meta.json')))
+    assert meta == dict(
+        params=dict(generator='fake', size=[4, 2], names=['a'], n=3),
+        counts=dict(x=1))
+    ensure_generated(root, 'fake', fake, size=(4, 2), names=['a'], n=3)
+    assert len(calls) == 1  # already there, same parameters
+    with pytest.raises(ValueError, match='generated with'):
+        ensure_generated(root, 'fake', fake, size=(4, 2), names=['a'], n=4)

@@ -89,3 +89,39 @@ def test_update_keeps_autograd_of_earlier_loss():
     mem.update(feats.detach(), torch.tensor([0, 1]))
     loss.backward()  # would fail if the buffer were modified in place
     assert feats.grad is not None
+
+
+def test_base_memory_template():
+    from jclreid.models.memories import BaseMemory
+
+    class LastRow(BaseMemory):
+        ROWS = ('R', 'rows')
+
+        def _update(self, memory, features, targets):
+            if targets.numel() == 0:
+                return None
+            memory[-1] = self._blend(memory[-1], features[-1], dim=0)
+            return memory
+
+    with pytest.raises(ValueError, match=r'LastRow.momentum must be in'):
+        LastRow(4, momentum=1.5)
+    mem = LastRow(4, momentum=0.25)
+    with pytest.raises(ValueError, match=r'LastRow.reset expects \(R, 4\) '
+                       r'rows, got \(2, 3\)'):
+        mem.reset(torch.randn(2, 3))
+    init = torch.randn(3, 4)
+    mem.reset(init)
+    assert torch.allclose(mem.features, _norm(init))
+    before = mem.features
+    mem.update(torch.randn(2, 4), torch.zeros(0))
+    assert mem.features is before  # None: left as it is
+    feats = torch.randn(2, 4)
+    mem.update(feats, torch.zeros(2))
+    assert mem.features is not before  # replaced, not modified in place
+    assert torch.equal(before, _norm(init))
+    expected = _norm(init)
+    expected[-1] = _norm(0.25 * expected[-1] + 0.75 * _norm(feats)[-1])
+    assert torch.allclose(mem.features, expected, atol=1e-6)
+    assert 'features' not in mem.state_dict()
+    with pytest.raises(NotImplementedError):
+        BaseMemory(4).update(torch.randn(1, 4), torch.zeros(1))

@@ -12,8 +12,15 @@ from mmengine.dist import barrier, get_rank, get_world_size
 META_FILE = 'meta.json'
 
 
-def ensure_generated(data_root: str, params: dict,
-                     generate_fn: Callable[[str], dict]) -> None:
+def _sequences_as(kind: type, params: dict) -> dict:
+    return {
+        k: kind(v) if isinstance(v, (list, tuple)) else v
+        for k, v in params.items()
+    }
+
+
+def ensure_generated(data_root: str, generator: str,
+                     generate_fn: Callable[..., dict], **params) -> None:
     """Generate a dataset into ``data_root`` unless it is already there.
 
     The data is written into a temporary folder beside ``data_root`` and
@@ -21,13 +28,20 @@ def ensure_generated(data_root: str, params: dict,
     Only rank 0 writes; the others wait. An existing folder is never
     modified: if it was generated with other parameters, an error says so.
 
+    ``params`` are written once: the generator is called with them
+    (sequences as tuples) and ``meta.json`` stores them (sequences as
+    lists, with ``generator``), so the metadata cannot drift from the data.
+
     Args:
         data_root (str): Target folder.
-        params (dict): Generator parameters (JSON-serialisable), stored in
-            ``meta.json`` and compared on later runs.
-        generate_fn (callable): ``generate_fn(folder) -> counts`` writes the
-            dataset into ``folder``.
+        generator (str): Name of the generator, stored with the parameters.
+        generate_fn (callable): ``generate_fn(folder, **params) -> counts``
+            writes the dataset into ``folder``.
+        **params: Generator parameters (JSON-serialisable once sequences
+            are lists), stored in ``meta.json`` and compared on later runs.
     """
+    call_args = _sequences_as(tuple, params)
+    params = dict(generator=generator, **_sequences_as(list, params))
     data_root = osp.abspath(data_root)
     meta_path = osp.join(data_root, META_FILE)
     if get_rank() == 0:
@@ -38,7 +52,7 @@ def ensure_generated(data_root: str, params: dict,
             tmp = tempfile.mkdtemp(
                 prefix=f'.{osp.basename(data_root)}.tmp', dir=parent)
             try:
-                counts = generate_fn(tmp)
+                counts = generate_fn(tmp, **call_args)
                 with open(osp.join(tmp, META_FILE), 'w',
                           encoding='utf-8') as f:
                     json.dump(dict(params=params, counts=counts), f,

@@ -123,30 +123,48 @@ def _rect(img, x0, y0, x1, y1, colour):
                   (int(round(x1)), int(round(y1))), colour, -1)
 
 
-def _draw_person(img: np.ndarray, rng, ident: dict, view: str,
+class _Body:
+    """Where the parts of one person go on the canvas (pixels). Placing it
+    makes the only random draws of the drawing, in a fixed order."""
+
+    def __init__(self, img: np.ndarray, rng, ident: dict, view: str,
                  scale: float) -> None:
-    h, w = img.shape[:2]
-    ph = h * scale * ident['height']
-    cx = w / 2 + rng.uniform(-0.08, 0.08) * w
-    y0 = (h - ph) * rng.uniform(0.2, 0.9)
-    side = view == 'side'
-    facing = int(rng.choice([-1, 1])) if side else 1
-    tw = ph * (0.2 if side else 0.32) * ident['width']
-    # Hair behind the head for long hair.
-    head_r = ph * 0.07
-    head_c = (cx + (facing * head_r * 0.2 if side else 0), y0 + ph * 0.085)
-    if ident['long_hair'] and view != 'front':
-        _rect(img, head_c[0] - head_r, head_c[1], head_c[0] + head_r,
-              y0 + ph * 0.28, ident['hair'])
-    # Legs.
-    leg_top, leg_bot = y0 + ph * 0.5, y0 + ph * 0.94
-    spread = rng.uniform(0.0, 0.05) * ph
+        h, w = img.shape[:2]
+        self.view = view
+        self.ph = ph = h * scale * ident['height']  # person height
+        self.cx = cx = w / 2 + rng.uniform(-0.08, 0.08) * w  # centre column
+        self.y0 = y0 = (h - ph) * rng.uniform(0.2, 0.9)  # top row
+        self.side = side = view == 'side'
+        # -1 (left) or 1 (right) in side view, else 1.
+        self.facing = facing = int(rng.choice([-1, 1])) if side else 1
+        self.tw = ph * (0.2 if side else 0.32) * ident['width']  # torso
+        self.head_r = head_r = ph * 0.07
+        self.head_c = (cx + (facing * head_r * 0.2 if side else 0),
+                       y0 + ph * 0.085)
+        self.spread = rng.uniform(0.0, 0.05) * ph  # of the legs
+        self.t0, self.t1 = y0 + ph * 0.16, y0 + ph * 0.52  # torso top, bottom
+        self.arm_w = ph * 0.065
+
+
+def _paint_long_hair(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """Hair behind the head (drawn first: the body covers it)."""
+    if ident['long_hair'] and b.view != 'front':
+        _rect(img, b.head_c[0] - b.head_r, b.head_c[1],
+              b.head_c[0] + b.head_r, b.y0 + b.ph * 0.28, ident['hair'])
+
+
+def _paint_legs(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """Legs, shorts, shoes and skirt."""
+    cx, tw, ph, side, facing = b.cx, b.tw, b.ph, b.side, b.facing
+    spread = b.spread
+    leg_top, leg_bot = b.y0 + ph * 0.5, b.y0 + ph * 0.94
     leg_w = tw * (0.42 if not side else 0.6)
-    legs = ([cx - spread / 2 - leg_w / 2] if side else
-            [cx - tw / 2 + leg_w / 2 - spread, cx + tw / 2 - leg_w / 2 +
-             spread])
     if side:
         legs = [cx - spread, cx + spread]
+    else:
+        legs = [
+            cx - tw / 2 + leg_w / 2 - spread, cx + tw / 2 - leg_w / 2 + spread
+        ]
     btype = ident['bottom_type']
     for lx in legs:
         _rect(img, lx - leg_w / 2, leg_top, lx + leg_w / 2, leg_bot,
@@ -159,27 +177,37 @@ def _draw_person(img: np.ndarray, rng, ident: dict, view: str,
               (facing * ph * 0.02 if side else 0), leg_bot, ident['shoes'])
     if btype == 'skirt':
         pts = np.array([[cx - tw / 2, leg_top], [cx + tw / 2, leg_top],
-                        [cx + tw * 0.75, y0 + ph * 0.72],
-                        [cx - tw * 0.75, y0 + ph * 0.72]], np.int32)
+                        [cx + tw * 0.75, b.y0 + ph * 0.72],
+                        [cx - tw * 0.75, b.y0 + ph * 0.72]], np.int32)
         cv2.fillPoly(img, [pts], ident['bottom'])
-    # Backpack behind the torso in side view.
-    if ident['bag'] == 'backpack' and side:
-        _rect(img, cx - facing * tw * 0.5 - facing * tw * 0.55,
-              y0 + ph * 0.19, cx - facing * tw * 0.5, y0 + ph * 0.45,
-              ident['bag_colour'])
-    # Torso and arms.
-    t0, t1 = y0 + ph * 0.16, y0 + ph * 0.52
-    arm_w = ph * 0.065
-    if not side:
+
+
+def _paint_side_backpack(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """A backpack behind the torso in side view."""
+    if ident['bag'] == 'backpack' and b.side:
+        _rect(img, b.cx - b.facing * b.tw * 0.5 - b.facing * b.tw * 0.55,
+              b.y0 + b.ph * 0.19, b.cx - b.facing * b.tw * 0.5,
+              b.y0 + b.ph * 0.45, ident['bag_colour'])
+
+
+def _paint_arm(img: np.ndarray, b: _Body, ident: dict, ax: float) -> None:
+    """One arm centred on column ``ax``: sleeve, then bare forearm."""
+    _rect(img, ax - b.arm_w / 2, b.t0 + b.ph * 0.01, ax + b.arm_w / 2,
+          b.t0 + b.ph * 0.17, ident['top'])
+    _rect(img, ax - b.arm_w / 2, b.t0 + b.ph * 0.17, ax + b.arm_w / 2,
+          b.t0 + b.ph * 0.31, ident['skin'])
+
+
+def _paint_torso(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """Torso with its pattern, and the arms (beside it from the front and
+    the back, over it from the side)."""
+    cx, tw, t0, t1 = b.cx, b.tw, b.t0, b.t1
+    if not b.side:
         for s in (-1, 1):
-            ax = cx + s * (tw / 2 + arm_w / 2)
-            _rect(img, ax - arm_w / 2, t0 + ph * 0.01, ax + arm_w / 2,
-                  t0 + ph * 0.17, ident['top'])
-            _rect(img, ax - arm_w / 2, t0 + ph * 0.17, ax + arm_w / 2,
-                  t0 + ph * 0.31, ident['skin'])
+            _paint_arm(img, b, ident, cx + s * (tw / 2 + b.arm_w / 2))
     _rect(img, cx - tw / 2, t0, cx + tw / 2, t1, ident['top'])
     pattern = ident['top_pattern']
-    period = max(2, int(ident['stripe_period'] * ph / 60))
+    period = max(2, int(ident['stripe_period'] * b.ph / 60))
     if pattern == 'hstripes':
         for y in np.arange(t0, t1, 2 * period):
             _rect(img, cx - tw / 2, y, cx + tw / 2, min(y + period - 1, t1),
@@ -191,20 +219,21 @@ def _draw_person(img: np.ndarray, rng, ident: dict, view: str,
     elif pattern == 'twotone':
         _rect(img, cx - tw / 2, (t0 + t1) / 2, cx + tw / 2, t1,
               ident['top2'])
-    if side:
-        ax = cx + facing * tw * 0.1
-        _rect(img, ax - arm_w / 2, t0 + ph * 0.01, ax + arm_w / 2,
-              t0 + ph * 0.17, ident['top'])
-        _rect(img, ax - arm_w / 2, t0 + ph * 0.17, ax + arm_w / 2,
-              t0 + ph * 0.31, ident['skin'])
-    # View-dependent accessories.
+    if b.side:
+        _paint_arm(img, b, ident, cx + b.facing * tw * 0.1)
+
+
+def _paint_accessories(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """View-dependent accessories: logo, backpack straps or back, shoulder
+    bag."""
+    cx, tw, t0, t1, view = b.cx, b.tw, b.t0, b.t1, b.view
     if view == 'front' and ident['logo']:
         r = max(2, int(tw * 0.18))
         cv2.circle(img, (int(cx), int(t0 + (t1 - t0) * 0.3)), r,
                    ident['logo_colour'], -1)
     if ident['bag'] == 'backpack':
         if view == 'back':
-            _rect(img, cx - tw * 0.4, t0 + ph * 0.03, cx + tw * 0.4,
+            _rect(img, cx - tw * 0.4, t0 + b.ph * 0.03, cx + tw * 0.4,
                   t0 + (t1 - t0) * 0.85, ident['bag_colour'])
         elif view == 'front':
             for s in (-1, 1):
@@ -212,24 +241,38 @@ def _draw_person(img: np.ndarray, rng, ident: dict, view: str,
                       t0 + (t1 - t0) * 0.5, ident['bag_colour'])
     elif ident['bag'] == 'shoulder':
         bag_side = ident['bag_side'] * (-1 if view == 'back' else 1)
-        if side:
+        if b.side:
             bag_side = 0
-        bx = cx + bag_side * (tw / 2 + arm_w * 0.8)
+        bx = cx + bag_side * (tw / 2 + b.arm_w * 0.8)
         bw = tw * 0.45
-        _rect(img, bx - bw / 2, y0 + ph * 0.42, bx + bw / 2, y0 + ph * 0.58,
-              ident['bag_colour'])
+        _rect(img, bx - bw / 2, b.y0 + b.ph * 0.42, bx + bw / 2,
+              b.y0 + b.ph * 0.58, ident['bag_colour'])
         cv2.line(img, (int(cx - bag_side * tw / 3), int(t0)),
-                 (int(bx), int(y0 + ph * 0.42)), ident['bag_colour'],
-                 max(1, int(ph / 60)))
-    # Head and hair.
-    cv2.circle(img, (int(head_c[0]), int(head_c[1])), int(head_r),
-               ident['skin'], -1)
-    cv2.ellipse(img, (int(head_c[0]), int(head_c[1] - head_r * 0.2)),
-                (int(head_r * 1.05), int(head_r * 0.85)), 0, 180, 360,
+                 (int(bx), int(b.y0 + b.ph * 0.42)), ident['bag_colour'],
+                 max(1, int(b.ph / 60)))
+
+
+def _paint_head(img: np.ndarray, b: _Body, ident: dict) -> None:
+    """Head and hair (all hair from the back)."""
+    centre = (int(b.head_c[0]), int(b.head_c[1]))
+    cv2.circle(img, centre, int(b.head_r), ident['skin'], -1)
+    cv2.ellipse(img, (int(b.head_c[0]), int(b.head_c[1] - b.head_r * 0.2)),
+                (int(b.head_r * 1.05), int(b.head_r * 0.85)), 0, 180, 360,
                 ident['hair'], -1)
-    if view == 'back':
-        cv2.circle(img, (int(head_c[0]), int(head_c[1])), int(head_r),
-                   ident['hair'], -1)
+    if b.view == 'back':
+        cv2.circle(img, centre, int(b.head_r), ident['hair'], -1)
+
+
+def _draw_person(img: np.ndarray, rng, ident: dict, view: str,
+                 scale: float) -> None:
+    """Paint one person, part by part, back to front."""
+    body = _Body(img, rng, ident, view, scale)
+    _paint_long_hair(img, body, ident)
+    _paint_legs(img, body, ident)
+    _paint_side_backpack(img, body, ident)
+    _paint_torso(img, body, ident)
+    _paint_accessories(img, body, ident)
+    _paint_head(img, body, ident)
 
 
 def render_person(rng: np.random.RandomState, ident: dict, cam: dict,

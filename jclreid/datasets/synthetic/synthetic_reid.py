@@ -46,25 +46,16 @@ class SyntheticReID(Market1501):
                  num_distractors: int = 50,
                  seed: int = 0,
                  **kwargs) -> None:
-        params = dict(
-            generator='persons',
+        ensure_generated(
+            data_root,
+            'persons',
+            generate_persons,
             num_train_ids=num_train_ids,
             num_test_ids=num_test_ids,
             num_cameras=num_cameras,
-            img_size=list(img_size),
-            images_per_camera=list(images_per_camera),
-            cameras_per_id=list(cameras_per_id),
+            img_size=img_size,
+            images_per_camera=images_per_camera,
+            cameras_per_id=cameras_per_id,
             num_distractors=num_distractors,
             seed=seed)
-        ensure_generated(
-            data_root, params, lambda out: generate_persons(
-                out,
-                num_train_ids=num_train_ids,
-                num_test_ids=num_test_ids,
-                num_cameras=num_cameras,
-                img_size=tuple(img_size),
-                images_per_camera=tuple(images_per_camera),
-                cameras_per_id=tuple(cameras_per_id),
-                num_distractors=num_distractors,
-                seed=seed))
         super().__init__(data_root=data_root, split=split, **kwargs)

@@ -38,18 +38,13 @@ class SyntheticScenes(SceneFolder):
                  img_size: int = 64,
                  seed: int = 0,
                  **kwargs) -> None:
-        params = dict(
-            generator='scenes',
-            classes=list(classes),
+        ensure_generated(
+            data_root,
+            'scenes',
+            generate_scenes,
+            classes=classes,
             images_per_class=images_per_class,
             img_size=img_size,
             seed=seed)
-        ensure_generated(
-            data_root, params, lambda out: generate_scenes(
-                out,
-                classes=tuple(classes),
-                images_per_class=images_per_class,
-                img_size=img_size,
-                seed=seed))
         kwargs.setdefault('seed', seed)
         super().__init__(data_root=data_root, split=split, **kwargs)

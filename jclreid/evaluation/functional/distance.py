@@ -1,17 +1,15 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """Distance matrices between two sets of features, computed in chunks."""
-from typing import Union
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-TensorLike = Union[torch.Tensor, np.ndarray]
+from jclreid.utils.array import ArrayLike
 
 DISTANCE_METRICS = ('cosine', 'euclidean')
 
 
-def _as_features(x: TensorLike, name: str) -> torch.Tensor:
+def _as_features(x: ArrayLike, name: str) -> torch.Tensor:
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor) or x.dim() != 2:
@@ -29,8 +27,8 @@ def _check(x: torch.Tensor, y: torch.Tensor, chunk_size: int) -> None:
         raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
 
 
-def cosine_distance(x: TensorLike,
-                    y: TensorLike,
+def cosine_distance(x: ArrayLike,
+                    y: ArrayLike,
                     chunk_size: int = 4096) -> torch.Tensor:
     """Cosine distance ``1 - cos(x_i, y_j)``, in [0, 2].
 
@@ -56,8 +54,8 @@ def cosine_distance(x: TensorLike,
     return out
 
 
-def euclidean_distance(x: TensorLike,
-                       y: TensorLike,
+def euclidean_distance(x: ArrayLike,
+                       y: ArrayLike,
                        squared: bool = True,
                        chunk_size: int = 4096) -> torch.Tensor:
     """(Squared) euclidean distance ``||x_i - y_j||^2``.
@@ -90,8 +88,8 @@ def euclidean_distance(x: TensorLike,
     return out
 
 
-def compute_distance(x: TensorLike,
-                     y: TensorLike,
+def compute_distance(x: ArrayLike,
+                     y: ArrayLike,
                      metric: str = 'cosine',
                      chunk_size: int = 4096) -> torch.Tensor:
     """Distance matrix between two sets of features.

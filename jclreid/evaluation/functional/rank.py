@@ -1,18 +1,8 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """Ranking evaluation (CMC, mAP, mINP) under the Market-1501 protocol."""
-from typing import Union
-
 import numpy as np
-import torch
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
-
-
-def to_numpy(x: ArrayLike) -> np.ndarray:
-    """A numpy view of an array or tensor (no copy for CPU tensors)."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+from jclreid.utils.array import ArrayLike, to_numpy
 
 
 def _ids(x: ArrayLike, name: str, length: int) -> np.ndarray:

@@ -1,15 +1,12 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """Leave-one-out retrieval and kNN on one labelled set of features (scene
 classification, where there is no query/gallery split)."""
-from typing import Union
-
 import numpy as np
 import torch
 
+from jclreid.utils.array import ArrayLike, to_numpy
 from .distance import compute_distance
-from .rank import evaluate_rank, to_numpy
-
-ArrayLike = Union[np.ndarray, torch.Tensor]
+from .rank import evaluate_rank
 
 
 def _inputs(features: ArrayLike, labels: ArrayLike):

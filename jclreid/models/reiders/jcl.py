@@ -6,13 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from jclreid.registry import MODELS
-
-
-def _build(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
+from jclreid.registry import MODELS, build_if_config
 
 
 @MODELS.register_module()
@@ -43,13 +37,12 @@ class JCL(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ReIDDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor = build_if_config(data_preprocessor, MODELS)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = _build(backbone)
-        self.neck = _build(neck)
-        self.head = _build(head)
+        self.backbone = build_if_config(backbone, MODELS)
+        self.neck = build_if_config(neck, MODELS)
+        self.head = build_if_config(head, MODELS)
         self.flip_test = flip_test
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
