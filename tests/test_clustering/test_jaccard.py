@@ -5,6 +5,7 @@ import scipy.sparse as sp
 import torch
 
 from jclreid.clustering import JaccardDistance, jaccard_distance, knn_search
+from jclreid.clustering.base import BaseDistance
 
 
 def dense_reference(x, k1, k2):
@@ -192,6 +193,28 @@ def test_invalid_neighbourhood():
     assert "neighbourhood='zhong'" in repr(JaccardDistance())
     assert (dist(x) != jaccard_distance(
         x, k1=4, k2=2, neighbourhood='cluster_contrast')).nnz == 0
+
+
+def test_distance_contract_and_repr():
+    dist = JaccardDistance()
+    assert isinstance(dist, BaseDistance)
+    assert repr(dist) == ("JaccardDistance(k1=30, k2=6, backend='auto', "
+                          "neighbourhood='zhong')")
+    assert repr(JaccardDistance(k1=20, k2=1, backend='torch')) == (
+        "JaccardDistance(k1=20, k2=1, backend='torch', "
+        "neighbourhood='zhong')")
+
+
+def test_tiny_set_neighbourhoods_hold_everything():
+    # N <= k1: every point is in every reciprocal set, so the result is
+    # the same whatever the half-set size.
+    x = _sphere_blobs(12, num_blobs=2, dim=4, seed=1)
+    for neighbourhood in ('zhong', 'cluster_contrast'):
+        np.testing.assert_allclose(
+            _densify(jaccard_distance(
+                x, k1=30, k2=3, neighbourhood=neighbourhood)),
+            dense_reference_convention(x, 11, 3, 'zhong'),
+            atol=1e-5)
 
 
 def test_sparse_memory_and_max_distance():

@@ -7,47 +7,43 @@ from jclreid.evaluation import (compute_distance, evaluate_rank, re_ranking,
                                 re_ranking_features)
 
 
-def paper_reference(full, num_query, k1, k2, lambda_value):
-    """Dense, set-based k-reciprocal re-ranking written from the paper's
-    definitions (Zhong et al. 2017, eqs. 1-12), with distances divided by
-    their row maximum and V rows normalised to sum 1."""
-    n = len(full)
-    d = full / full.max(axis=1, keepdims=True)
-    # N(p, k): p first, then by distance (ties by index).
-    order = [
-        sorted(range(n), key=lambda j, i=i: (j != i, d[i][j], j))
-        for i in range(n)
-    ]
-    k1, k2 = min(k1, n - 1), min(k2, n)
-    half = max(1, int(np.around(k1 / 2)))
+def zhong_reference(q_g, q_q, g_g, k1, k2, lambda_value):
+    """Dense re-ranking as in Zhong et al.'s released code (the one behind
+    published "+RR" numbers), written from its description: pooled matrix,
+    squared, each column divided by its maximum, transposed; reciprocal
+    sets of k1 + 1 rank-list entries, expansion by the round(k1 / 2) sets
+    overlapping by more than 2/3; exp(-d) weights normalised per row;
+    query expansion over the first k2 entries; Jaccard via min-sums."""
+    m = q_g.shape[0]
+    pooled = np.block([[q_q, q_g], [q_g.T, g_g]]).astype(np.float64)**2
+    d = (pooled / pooled.max(axis=0, keepdims=True)).T
+    n = len(d)
+    ranks = np.argsort(d, axis=1, kind='stable')
+    assert (ranks[:, 0] == np.arange(n)).all()  # no ties with self
 
-    def near(i, k):
-        return set(order[i][:k + 1])
+    def reciprocal(i, k):
+        return [j for j in ranks[i, :k + 1] if i in ranks[j, :k + 1]]
 
-    def recip(i, k):
-        return {j for j in near(i, k) if i in near(j, k)}
-
-    v = np.zeros((n, n))
+    half = int(np.around(k1 / 2))
+    V = np.zeros((n, n))
     for i in range(n):
-        r_i = recip(i, k1)
-        expanded = set(r_i)
-        for q in r_i:
-            r_q = recip(q, half)
-            if 3 * len(r_i & r_q) >= 2 * len(r_q):
-                expanded |= r_q
-        total = sum(np.exp(-d[i][j]) for j in expanded)
-        for j in expanded:
-            v[i][j] = np.exp(-d[i][j]) / total
-    v_qe = np.array(
-        [np.mean([v[j] for j in order[i][:k2]], axis=0) for i in range(n)])
-    out = np.zeros((num_query, n - num_query))
-    for p in range(num_query):
-        for g in range(num_query, n):
-            d_j = 1 - (
-                np.minimum(v_qe[p], v_qe[g]).sum() /
-                np.maximum(v_qe[p], v_qe[g]).sum())
-            out[p, g - num_query] = (
-                lambda_value * d[p][g] + (1 - lambda_value) * d_j)
+        main = reciprocal(i, k1)
+        members = list(main)
+        for cand in main:
+            extra = reciprocal(cand, half)
+            if len(set(extra) & set(main)) > 2 / 3 * len(extra):
+                members += extra
+        members = sorted(set(members))
+        w = np.exp(-d[i, members])
+        V[i, members] = w / w.sum()
+    if k2 != 1:
+        V = np.array([V[ranks[i, :k2]].mean(axis=0) for i in range(n)])
+    out = np.zeros((m, n - m))
+    for p in range(m):
+        for g in range(m, n):
+            s = np.minimum(V[p], V[g]).sum()
+            out[p, g - m] = (1 - lambda_value) * (1 - s / (2 - s)) + \
+                lambda_value * d[p, g]
     return out
 
 
@@ -69,27 +65,67 @@ def blocks(q, g, metric='cosine'):
 
 
 @pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
-@pytest.mark.parametrize('sizes', [(5, 20, 4, 3), (7, 26, 6, 1),
-                                   (3, 8, 20, 6)])
-def test_equals_paper_reference(metric, sizes):
-    num_query, num_gallery, k1, k2 = sizes
+@pytest.mark.parametrize('sizes', [(5, 20, 4, 3, 0.3), (7, 26, 6, 1, 0.3),
+                                   (3, 8, 20, 6, 0.3), (6, 30, 7, 4, 0.0),
+                                   (8, 40, 10, 6, 0.7), (4, 25, 5, 2, 1.0)])
+def test_equals_zhong_reference(metric, sizes):
+    num_query, num_gallery, k1, k2, lam = sizes
     q, g = clustered(num_query + k1, num_query, num_gallery)
     full, (q_g, q_q, g_g) = blocks(q, g, metric)
-    expected = paper_reference(full, num_query, k1, k2, 0.3)
+    expected = zhong_reference(q_g, q_q, g_g, k1, k2, lam)
     dense = re_ranking(
-        q_g, q_q, g_g, k1=k1, k2=k2, lambda_value=0.3, chunk_size=4)
+        q_g, q_q, g_g, k1=k1, k2=k2, lambda_value=lam, chunk_size=4)
     assert dense.shape == (num_query, num_gallery)
     assert dense.dtype == np.float32
-    np.testing.assert_allclose(dense, expected, atol=1e-6)
+    np.testing.assert_allclose(dense, expected, atol=1e-5, rtol=0)
+    # Chunking changes nothing.
+    np.testing.assert_allclose(
+        re_ranking(q_g, q_q, g_g, k1=k1, k2=k2, lambda_value=lam),
+        dense, atol=1e-7, rtol=0)
+    # From features: re_ranking on the distances compute_distance gives.
     from_feats = re_ranking_features(
         torch.from_numpy(q),
         torch.from_numpy(g),
         metric,
         k1=k1,
         k2=k2,
-        lambda_value=0.3,
+        lambda_value=lam,
         chunk_size=5)
-    np.testing.assert_allclose(from_feats, expected, atol=1e-5)
+    np.testing.assert_allclose(from_feats, expected, atol=1e-5, rtol=0)
+
+
+def test_default_squares_distances():
+    """The reference squares the given distances: feeding the squared
+    distances (or the plain ones with a different rule) gives another
+    result, so the test above could fail."""
+    q, g = clustered(3, 6, 30)
+    _, (q_g, q_q, g_g) = blocks(q, g)
+    ref = zhong_reference(q_g, q_q, g_g, 6, 3, 0.3)
+    out = re_ranking(q_g, q_q, g_g, k1=6, k2=3)
+    np.testing.assert_allclose(out, ref, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        re_ranking(np.sqrt(q_g), np.sqrt(q_q), np.sqrt(g_g), k1=6, k2=3),
+        zhong_reference(np.sqrt(q_g), np.sqrt(q_q), np.sqrt(g_g), 6, 3, 0.3),
+        atol=1e-5, rtol=0)
+    assert abs(
+        re_ranking(np.sqrt(q_g), np.sqrt(q_q), np.sqrt(g_g), k1=6, k2=3) -
+        out).max() > 1e-3
+
+
+def test_asymmetric_inputs_use_column_maxima():
+    """With non-symmetric q_q / g_g the reference divides the columns of the
+    pooled matrix by their maxima, then transposes."""
+    rng = np.random.RandomState(4)
+    q, g = clustered(4, 6, 24)
+    _, (q_g, q_q, g_g) = blocks(q, g)
+    q_q = q_q * rng.uniform(0.7, 1.3, q_q.shape)
+    g_g = g_g * rng.uniform(0.7, 1.3, g_g.shape)
+    np.fill_diagonal(q_q, 0)
+    np.fill_diagonal(g_g, 0)
+    np.testing.assert_allclose(
+        re_ranking(q_g, q_q, g_g, k1=5, k2=3, chunk_size=7),
+        zhong_reference(q_g, q_q, g_g, 5, 3, 0.3),
+        atol=1e-5, rtol=0)
 
 
 def test_lambda_limits_range_and_symmetry():
@@ -97,10 +133,11 @@ def test_lambda_limits_range_and_symmetry():
     full, (q_g, q_q, g_g) = blocks(q, g)
     out = re_ranking(q_g, q_q, g_g, k1=4, k2=2)
     assert (out >= 0).all() and (out <= 1 + 1e-6).all()
-    # lambda = 1: the original distance divided by the query's row maximum.
+    # lambda = 1: the squared original distance divided by the maximum
+    # squared distance of the query's row of the pooled set.
     orig = re_ranking(q_g, q_q, g_g, k1=4, k2=2, lambda_value=1)
     np.testing.assert_allclose(
-        orig, q_g / full[:6].max(axis=1, keepdims=True), atol=1e-6)
+        orig, q_g**2 / (full[:6]**2).max(axis=1, keepdims=True), atol=1e-6)
     # lambda = 0: the Jaccard distance is symmetric, so swapping the roles
     # of query and gallery transposes it.
     jac = re_ranking(q_g, q_q, g_g, k1=4, k2=2, lambda_value=0)
@@ -138,3 +175,18 @@ def test_bad_arguments():
         re_ranking_features(q, g, lambda_value=1.5)
     with pytest.raises(ValueError, match='metric'):
         re_ranking_features(q, g, metric='hamming')
+
+
+def test_negative_entries_ranked_by_their_squares():
+    """The reference squares before ranking, so a slightly negative
+    distance ranks by its magnitude."""
+    q, g = clustered(6, 5, 30, noise=0.3)
+    _, (q_g, q_q, g_g) = blocks(q, g)
+    q_g, q_q, g_g = q_g - 0.05, q_q - 0.05, g_g - 0.05
+    np.fill_diagonal(q_q, 0)
+    np.fill_diagonal(g_g, 0)
+    assert (q_g < 0).any() and (g_g < 0).any()
+    np.testing.assert_allclose(
+        re_ranking(q_g, q_q, g_g, k1=6, k2=3),
+        zhong_reference(q_g, q_q, g_g, 6, 3, 0.3),
+        atol=1e-5, rtol=0)

@@ -2,42 +2,41 @@
 """k-reciprocal re-ranking of a query-gallery ranking for evaluation.
 
 Zhong et al., "Re-ranking Person Re-identification with k-reciprocal
-Encoding", CVPR 2017. Queries and gallery are pooled into one set of
-``n = M + N`` samples, and for a sample ``p`` (distances ``d``):
+Encoding", CVPR 2017, as in the authors' released code (the one shipped by
+torchreid and fast-reid, from which published "+RR" numbers come). The
+encoding and the Jaccard distance are those of
+:mod:`jclreid.clustering.k_reciprocal`, shared with the clustering
+distance; what is specific to re-ranking lives here:
 
-- ``N(p, k)``: ``p`` and its ``k`` nearest neighbours (``p`` itself first).
-- ``R(p, k) = {g in N(p, k) : p in N(g, k)}``, the k-reciprocal neighbours.
-- ``R*(p, k1)``: ``R(p, k1)`` joined with ``R(q, round(k1 / 2))`` of every
-  ``q`` in ``R(p, k1)`` for which
-  ``|R(p, k1) & R(q, k1 / 2)| >= 2/3 |R(q, k1 / 2)|``.
-- ``V_p``: weights ``exp(-d(p, g))`` on ``R*(p, k1)``, zero elsewhere,
-  normalised to sum 1 (as in the authors' experiments).
-- local query expansion: ``V_p <- mean of V_g over g in N(p, k2 - 1)`` (the
-  ``k2`` nearest samples, ``p`` included).
-- Jaccard distance
-  ``d_J(p, g) = 1 - sum_j min(V_pj, V_gj) / sum_j max(V_pj, V_gj)``.
-- final distance ``d* = lambda * d + (1 - lambda) * d_J``.
+- queries and gallery are pooled into one set of ``n = M + N`` samples
+  whose distance matrix ``P = [[q_q, q_g], [q_g^T, g_g]]`` is **squared**,
+  each column divided by its maximum and the result transposed:
+  ``D[i, j] = P[j, i]^2 / max_k P[k, i]^2`` (for symmetric ``q_q`` and
+  ``g_g``: each row divided by its maximum), so ``D`` lies in [0, 1];
+- rank lists of ``D`` (the sample itself first), main sets of ``k1 + 1``
+  entries (self + ``k1``), half sets of ``round(k1 / 2) + 1``
+  (``'zhong'`` sizes), expanded when the overlap is ``> 2/3``;
+- weights ``exp(-D[i, j])`` normalised per row; local query expansion over
+  the first ``k2`` rank-list entries;
+- final distance ``(1 - lambda) * d_J + lambda * D`` on the query x gallery
+  block.
 
-Distances are first divided by the largest distance of their row (the
-query's), so that ``d`` and ``d_J`` both lie in [0, 1]; this keeps each
-row's ranking and makes ``lambda`` independent of the feature scale.
-
-The weights ``V`` are sparse (O(n k1) entries) and the Jaccard distance is
+The weights are sparse (O(n k1) entries) and the Jaccard distance is
 accumulated through an inverted index, so apart from the inputs and the
 (M, N) output no n x n array is built. :func:`re_ranking_features` also
 avoids the n x n input: it computes the distances from features in row
 chunks.
 """
-from typing import Callable, Tuple, Union
+from typing import Callable, Tuple
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
+from jclreid.clustering.k_reciprocal import (jaccard_blocks,
+                                             k_reciprocal_encoding,
+                                             neighbourhood_sizes)
+from jclreid.utils.array import ArrayLike, to_numpy
 from .distance import compute_distance
-from .rank import to_numpy
-
-ArrayLike = Union[np.ndarray, torch.Tensor]
 
 
 def _check_params(k1: int, k2: int, lambda_value: float) -> None:
@@ -52,12 +51,13 @@ def _check_params(k1: int, k2: int, lambda_value: float) -> None:
 
 def _scan_rows(row_block: Callable[[int, int], np.ndarray], n: int,
                num_nn: int, chunk_size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Nearest neighbours and row maxima of an implicit n x n distance
-    matrix given by ``row_block(start, stop) -> (stop - start, n)``.
+    """Rank lists and row maxima of the squares of an implicit n x n
+    distance matrix given by ``row_block(start, stop) -> (stop - start, n)``.
 
-    Returns ``neighbours`` (n, num_nn) int64, sorted by distance with the
-    sample itself forced first, and ``row_max`` (n, ) float64 (1 where a
-    row is all zeros).
+    Returns ``neighbours`` (n, num_nn) int64, sorted by squared distance
+    (ties by index) with the sample itself forced first, and ``row_max``
+    (n, ) float64, the largest squared distance of each row (1 where a row
+    is all zeros).
     """
     neighbours = np.empty((n, num_nn), dtype=np.int64)
     row_max = np.empty(n, dtype=np.float64)
@@ -70,7 +70,13 @@ def _scan_rows(row_block: Callable[[int, int], np.ndarray], n: int,
             raise ValueError('re-ranking: the distances contain NaN (rows '
                              f'{start}-{stop - 1} of the pooled '
                              'query+gallery set)')
-        row_max[start:stop] = block.max(axis=1)
+        # max(x^2) = max(|x|)^2.
+        row_max[start:stop] = np.square(
+            np.abs(block).max(axis=1).astype(np.float64))
+        # Non-negative distances rank like their squares (kept as they
+        # come, cheaper); squaring reorders negative entries.
+        if block.min() < 0:
+            block = np.square(block.astype(np.float64))
         local = np.arange(stop - start)
         block[local, start + local] = -np.inf  # the sample itself first
         if num_nn < n:
@@ -85,116 +91,33 @@ def _scan_rows(row_block: Callable[[int, int], np.ndarray], n: int,
     return neighbours, row_max
 
 
-def _reciprocal(neighbours: np.ndarray,
-                k: int) -> Tuple[np.ndarray, np.ndarray]:
-    """``N(p, k)`` as (n, k + 1) indices and the mask of ``R(p, k)``."""
-    n = neighbours.shape[0]
-    forward = neighbours[:, :k + 1]
-    backward = neighbours[forward, :k + 1]  # (n, k + 1, k + 1)
-    mask = (backward == np.arange(n)[:, None, None]).any(axis=2)
-    return forward, mask
-
-
-def _expanded_sets(neighbours: np.ndarray, k1: int,
-                   chunk_size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Rows and columns of the pairs ``(p, g)`` with ``g`` in ``R*(p, k1)``
-    (sorted by row, unique)."""
-    n = neighbours.shape[0]
-    half = max(1, min(int(np.around(k1 / 2)), neighbours.shape[1] - 1))
-    fwd, fwd_mask = _reciprocal(neighbours, k1)
-    hfwd, hmask = _reciprocal(neighbours, half)
-    recip = np.where(fwd_mask, fwd, -1)  # R(p, k1), -1 = not a member
-    all_rows, all_cols = [], []
-    for start in range(0, n, chunk_size):
-        stop = min(start + chunk_size, n)
-        r_p = recip[start:stop]  # (c, k1 + 1)
-        cand, cand_ok = fwd[start:stop], fwd_mask[start:stop]
-        cand_sets = hfwd[cand]  # (c, k1 + 1, half + 1): R(q, half) ...
-        cand_set_ok = hmask[cand] & cand_ok[..., None]  # ... q in R(p, k1)
-        in_r_p = (cand_sets[..., None] == r_p[:, None, None, :]).any(-1)
-        overlap = (in_r_p & cand_set_ok).sum(-1)
-        accept = 3 * overlap >= 2 * cand_set_ok.sum(-1)
-        added = np.where(accept[..., None] & cand_set_ok, cand_sets, -1)
-        members = np.concatenate([r_p, added.reshape(stop - start, -1)],
-                                 axis=1)
-        members.sort(axis=1)
-        first = np.ones_like(members, dtype=bool)
-        first[:, 1:] = members[:, 1:] != members[:, :-1]
-        rows, pos = np.nonzero(first & (members >= 0))
-        all_rows.append(rows + start)
-        all_cols.append(members[rows, pos])
-    return np.concatenate(all_rows), np.concatenate(all_cols)
-
-
-def _final_distance(weights: sp.csr_matrix,
-                    q_g_dist: np.ndarray,
-                    q_row_max: np.ndarray,
-                    lambda_value: float,
-                    budget: int = 1 << 22) -> np.ndarray:
-    """``lambda * d / row_max + (1 - lambda) * d_J`` between the first
-    ``M`` rows of ``weights`` (queries) and the others (gallery), (M, N)
-    float32. The Jaccard distance is accumulated through an inverted index
-    over the non-zero columns of the gallery rows, in query chunks whose
-    work and output fit ``budget`` elements."""
-    num_query = q_g_dist.shape[0]
-    n = weights.shape[0]
-    num_gallery = n - num_query
-    query = weights[:num_query].tocsr()
-    gallery = weights[num_query:].tocsc()
-    q_sum = np.asarray(query.sum(axis=1)).ravel()
-    g_sum = np.asarray(gallery.sum(axis=1)).ravel()
-    col_count = np.diff(gallery.indptr)
-    # Work per query: sum of the gallery counts of its non-zero columns.
-    work = (query != 0).astype(np.float64) @ col_count.astype(np.float64)
-    out = np.empty((num_query, num_gallery), dtype=np.float32)
-    start = 0
-    while start < num_query:
-        # Grow the chunk while the work and the dense output fit the budget.
-        cum = np.cumsum(
-            work[start:]) + num_gallery * np.arange(1, num_query - start + 1)
-        stop = start + max(1, int(np.searchsorted(cum, budget, 'right')))
-        sub = query[start:stop].tocoo()
-        cnt = col_count[sub.col]
-        total = int(cnt.sum())
-        offsets = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        idx = np.repeat(gallery.indptr[sub.col], cnt) + offsets
-        mins = np.minimum(np.repeat(sub.data, cnt), gallery.data[idx])
-        key = np.repeat(sub.row, cnt) * num_gallery + gallery.indices[idx]
-        inter = np.bincount(
-            key, weights=mins, minlength=(stop - start) * num_gallery).reshape(
-                stop - start, num_gallery)
-        union = q_sum[start:stop, None] + g_sum[None] - inter
-        jaccard = 1 - inter / np.maximum(union, 1e-12)
-        original = q_g_dist[start:stop] / q_row_max[start:stop, None]
-        out[start:stop] = (
-            lambda_value * original + (1 - lambda_value) * jaccard)
-        start = stop
-    return out
-
-
 def _rerank(row_block: Callable[[int, int], np.ndarray],
-            pair_distance: Callable[[np.ndarray, np.ndarray],
-                                    np.ndarray], q_g_dist: np.ndarray, k1: int,
-            k2: int, lambda_value: float, chunk_size: int) -> np.ndarray:
-    """Shared core: ``row_block`` gives rows of the pooled n x n distance
-    matrix, ``pair_distance(rows, cols)`` single entries of it."""
+            pair_distance: Callable[[np.ndarray, np.ndarray], np.ndarray],
+            q_g_dist: np.ndarray, k1: int, k2: int, lambda_value: float,
+            chunk_size: int) -> np.ndarray:
+    """Shared core: ``row_block(start, stop)`` gives rows of the pooled
+    n x n distance matrix (see the module docstring: the transpose of
+    ``P``), ``pair_distance(rows, cols)`` single entries of it, both
+    unsquared; ``q_g_dist`` its (M, N) query-gallery block (read after
+    every row has been scanned)."""
     num_query, num_gallery = q_g_dist.shape
     n = num_query + num_gallery
-    k1 = min(k1, n - 1)
-    k2 = min(k2, n)
-    neighbours, row_max = _scan_rows(row_block, n, max(k1 + 1, k2), chunk_size)
-    rows, cols = _expanded_sets(neighbours, k1, chunk_size)
-    dist = pair_distance(rows, cols) / row_max[rows]
-    weight = np.exp(-dist)
-    weight /= np.bincount(rows, weight, minlength=n)[rows]
-    v = sp.csr_matrix((weight, (rows, cols)), shape=(n, n))
-    if k2 > 1:  # local query expansion
-        expand = sp.csr_matrix(
-            (np.full(n * k2, 1.0 / k2),
-             (np.repeat(np.arange(n), k2), neighbours[:, :k2].ravel())),
-            shape=(n, n))
-        v = (expand @ v).tocsr()
-    return _final_distance(v, q_g_dist, row_max[:num_query], lambda_value)
+    main, half, qe = neighbourhood_sizes(k1, k2, n, 'zhong')
+    neighbours, row_max = _scan_rows(row_block, n, max(main, half, qe),
+                                     chunk_size)
+
+    def scaled(rows, cols):  # D = P^2 / row maximum
+        return np.square(pair_distance(rows, cols)) / row_max[rows]
+
+    enc = k_reciprocal_encoding(neighbours, scaled, main, half, qe)
+    out = np.empty((num_query, num_gallery), dtype=np.float32)
+    for start, stop, jaccard in jaccard_blocks(enc[:num_query],
+                                               enc[num_query:]):
+        original = np.square(q_g_dist[start:stop].astype(
+            np.float64)) / row_max[start:stop, None]
+        out[start:stop] = ((1 - lambda_value) * jaccard +
+                           lambda_value * original)
+    return out
 
 
 def re_ranking(q_g_dist: ArrayLike,
@@ -206,9 +129,13 @@ def re_ranking(q_g_dist: ArrayLike,
                chunk_size: int = 1024) -> np.ndarray:
     """Re-rank query-gallery distances with k-reciprocal encoding.
 
-    See the module docstring for the definition. ``k1`` is capped at
-    ``n - 1`` and ``k2`` at ``n`` on tiny sets (``n = M + N``), where the
-    neighbourhoods hold everything.
+    Zhong et al.'s re-ranking as in their released code (see the module
+    docstring): the given distances are squared and divided by their
+    maximum over the pooled set before anything else, so pass the
+    distances that code is given (e.g. cosine ``1 - cos`` or squared
+    Euclidean, as :func:`compute_distance` returns them). Set sizes are
+    clipped to ``n = M + N`` on tiny sets, where the neighbourhoods hold
+    everything.
 
     Args:
         q_g_dist (ndarray | Tensor): (M, N) query-gallery distances.
@@ -233,6 +160,10 @@ def re_ranking(q_g_dist: ArrayLike,
             f're_ranking: with q_g_dist of shape {q_g.shape}, q_q_dist must '
             f'be ({num_query}, {num_query}) and g_g_dist ({num_gallery}, '
             f'{num_gallery}), got {q_q.shape} and {g_g.shape}')
+    # Rows of the transpose of the pooled matrix (its off-diagonal blocks
+    # swap places and stay q_g, q_g^T): the column maxima of the reference
+    # become row maxima. The same matrix when q_q and g_g are symmetric.
+    q_q, g_g = q_q.T, g_g.T
 
     def row_block(start, stop):
         parts = []
@@ -271,11 +202,17 @@ def re_ranking_features(query: ArrayLike,
                         chunk_size: int = 1024) -> np.ndarray:
     """Re-rank from features, without any (M + N)^2 array.
 
-    Same result as :func:`re_ranking` on the distances of
-    :func:`~jclreid.evaluation.functional.compute_distance` (up to float
-    rounding), but the pooled distance matrix is computed in row chunks
-    and only the neighbours, the row maxima and the (M, N) query-gallery
-    block are kept. Memory is O(chunk_size x (M + N) + M x N + (M + N) k1).
+    Defined as :func:`re_ranking` on the distances ``compute_distance``
+    returns for ``metric`` (query-gallery, query-query, gallery-gallery),
+    equal to it up to float rounding: those distances are then squared as
+    in Zhong et al.'s code, i.e. the weights and the original-distance term
+    use ``(1 - cos)^2`` for ``'cosine'`` and ``||q - g||^4`` for
+    ``'euclidean'`` (``compute_distance`` already squares it, as torchreid's
+    evaluation does before calling the same re-ranking), each divided by
+    its row maximum over the pooled set. The pooled distance matrix is
+    computed in row chunks and only the neighbours, the row maxima and the
+    (M, N) query-gallery block are kept. Memory is
+    O(chunk_size x (M + N) + M x N + (M + N) k1).
 
     Args:
         query (Tensor | ndarray): (M, D) query features.
