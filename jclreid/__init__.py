@@ -1,12 +1,12 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-"""jclreid: Joint Contrastive Learning for unsupervised re-identification."""
-from .utils.compat import register_checkpoint_loader
-from .utils.fileio import register_atomic_local_backend
-from .version import __version__, version_info
+"""jclreid: Joint Contrastive Learning for unsupervised re-identification.
 
-# Run checkpoints written by mmengine must load under torch>=2.6, and are
-# written atomically.
-register_checkpoint_loader()
-register_atomic_local_backend()
+Importing jclreid (or any of its subpackages) changes no global state of
+mmengine. :func:`jclreid.utils.register_all_modules` (called by the tools)
+registers jclreid's modules, the safe checkpoint loaders and the atomic
+local file backend; :class:`jclreid.engine.SafeCheckpointRunner` registers
+the latter two as well.
+"""
+from .version import __version__, version_info
 
 __all__ = ['__version__', 'version_info']

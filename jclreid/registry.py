@@ -103,15 +103,9 @@ METRICS = Registry(
 EVALUATOR = Registry(
     'evaluator', parent=MMENGINE_EVALUATOR, locations=['jclreid.evaluation'])
 
-# Visualisation.
-VISUALIZERS = Registry(
-    'visualizer',
-    parent=MMENGINE_VISUALIZERS,
-    locations=['jclreid.visualization'])
-VISBACKENDS = Registry(
-    'vis_backend',
-    parent=MMENGINE_VISBACKENDS,
-    locations=['jclreid.visualization'])
+# Visualisation: mmengine's visualizers and backends (jclreid adds none).
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
 
 # Pseudo-label machinery: distances, clusterers, cluster filters and label
 # generators. No mmengine parent.

@@ -16,9 +16,10 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from jclreid.utils import (SafeCheckpointRunner, apply_num_threads,
-                           load_config, register_checkpoint_loader,
+from jclreid.engine import SafeCheckpointRunner
+from jclreid.utils import (apply_num_threads, register_all_modules,
                            setup_cpu_distributed)
+from config_loader import load_config  # tools/config_loader.py
 
 
 def parse_args():
@@ -74,6 +75,8 @@ def _set_rerank(evaluator_cfg) -> None:
 
 def main():
     args = parse_args()
+    # jclreid's modules and safe checkpoint loading (init_cfg weights too).
+    register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
     if not osp.isfile(args.checkpoint):
@@ -97,7 +100,6 @@ def main():
                                                   list) else [evaluator]
         evaluator.append(dict(type='DumpReIDRanking', out_file=args.dump))
         cfg.test_evaluator = evaluator
-    register_checkpoint_loader()  # init_cfg weights load safely too
     runner = SafeCheckpointRunner.from_cfg(cfg)
     metrics = runner.test()
     return metrics

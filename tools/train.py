@@ -16,10 +16,11 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from jclreid.utils import (SafeCheckpointRunner, apply_global_batch_size,
-                           apply_num_threads, launcher_world_size,
-                           load_config, register_checkpoint_loader,
+from jclreid.engine import SafeCheckpointRunner
+from jclreid.utils import (apply_global_batch_size, apply_num_threads,
+                           launcher_world_size, register_all_modules,
                            setup_cpu_distributed)
+from config_loader import load_config  # tools/config_loader.py
 
 
 def parse_args():
@@ -92,12 +93,13 @@ def merge_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
+    # jclreid's modules, safe checkpoint loading, atomic checkpoint writes.
+    register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
     apply_global_batch_size(cfg, launcher_world_size(args.launcher))
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)
-    register_checkpoint_loader()
     runner = SafeCheckpointRunner.from_cfg(cfg)
     runner.train()
 

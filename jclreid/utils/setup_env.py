@@ -5,11 +5,21 @@ import warnings
 
 from mmengine import DefaultScope
 
-from .compat import register_checkpoint_loader
+from .checkpoint import register_checkpoint_loader
+from .fileio import register_atomic_local_backend
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every jclreid module so that its classes register themselves.
+    """Import every jclreid module so that its classes register themselves,
+    and make mmengine load checkpoints safely and write local files
+    atomically.
+
+    Importing jclreid changes no global state; this function does: it
+    registers the safe ``weights_only`` loaders as mmengine's
+    ``CheckpointLoader`` schemes (:func:`register_checkpoint_loader`) and
+    :class:`~jclreid.utils.AtomicLocalBackend` as mmengine's backend for
+    local paths (:func:`register_atomic_local_backend`). Both are
+    idempotent.
 
     Args:
         init_default_scope (bool): Whether to set the default scope to
@@ -23,6 +33,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import jclreid.models  # noqa: F401,F403
     import jclreid.structures  # noqa: F401,F403
     register_checkpoint_loader()
+    register_atomic_local_backend()
 
     if not init_default_scope:
         return

@@ -9,47 +9,19 @@ import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 
 import pytest
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
-from mmengine.model import BaseModel
-from torch.utils.data import Dataset
 
 from jclreid.engine.hooks import SafeCheckpointHook
 from jclreid.registry import HOOKS, METRICS
-from jclreid.utils import SafeCheckpointRunner, load_checkpoint_file
-from jclreid.utils import fileio
+from jclreid.utils import fileio, load_checkpoint_file
 from jclreid.utils.fileio import remove_stale_temp_files, temp_path
+from _toy_runner import toy_loader, toy_runner  # tests/_toy_runner.py
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-class _Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        out = self.linear(inputs)
-        if mode == 'loss':
-            labels = torch.stack(labels)
-            return dict(loss=((out.squeeze(1) - labels)**2).mean())
-        return [dict(pred=o) for o in out]
-
-
-class _Data(Dataset):
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        x = torch.full((2, ), float(i))
-        return dict(inputs=x, labels=x.sum())
+TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(TESTS)
 
 
 @METRICS.register_module(force=True)
@@ -65,27 +37,17 @@ class _EpochMetric(BaseMetric):
         return dict(acc=float(type(self).calls))
 
 
-def _runner(work_dir, max_epochs=3, max_keep_ckpts=1, **kwargs):
-    torch.manual_seed(0)
-    loader = dict(
-        dataset=_Data(),
-        sampler=dict(type='DefaultSampler', shuffle=False),
-        batch_size=2,
-        num_workers=0)
-    checkpoint = dict(
-        type=kwargs.pop('hook', 'CheckpointHook'),
-        interval=1,
-        max_keep_ckpts=max_keep_ckpts,
-        **kwargs.pop('checkpoint', {}))
-    return SafeCheckpointRunner(
-        model=_Toy(),
-        work_dir=str(work_dir),
-        train_dataloader=loader,
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(checkpoint=checkpoint),
-        experiment_name=f'keep_{uuid.uuid4().hex[:8]}',
-        default_scope='jclreid',
+def _runner(work_dir,
+            max_epochs=3,
+            max_keep_ckpts=1,
+            hook='CheckpointHook',
+            checkpoint=None,
+            **kwargs):
+    return toy_runner(
+        work_dir,
+        max_epochs=max_epochs,
+        checkpoint=dict(
+            type=hook, max_keep_ckpts=max_keep_ckpts, **(checkpoint or {})),
         **kwargs)
 
 
@@ -159,11 +121,7 @@ def test_kill_during_best_save_keeps_previous_best(tmp_path, monkeypatch):
     work = str(tmp_path / 'work')
     _EpochMetric.calls = 0
     val = dict(
-        val_dataloader=dict(
-            dataset=_Data(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
+        val_dataloader=toy_loader(),
         val_evaluator=dict(type='_EpochMetric'),
         val_cfg=dict())
     _kill_while_writing(monkeypatch, 'best_acc_epoch_2.pth')
@@ -181,7 +139,7 @@ def test_subprocess_killed_while_writing(tmp_path):
     script.write_text(
         textwrap.dedent(f'''
         import os, os.path as osp, signal, sys
-        sys.path.insert(0, {osp.dirname(__file__)!r})
+        sys.path[:0] = [{osp.dirname(__file__)!r}, {TESTS!r}]
         from jclreid.utils import fileio, register_all_modules
         register_all_modules()
         import test_checkpoint_keep as t

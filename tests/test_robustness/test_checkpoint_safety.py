@@ -23,16 +23,15 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
-from jclreid.registry import MODELS
-from jclreid.utils import (CheckpointMismatchError, SafeCheckpointRunner,
-                           UnsafeCheckpointError, load_checkpoint_file,
-                           load_model_state, load_state_dict_file,
-                           register_checkpoint_loader, register_all_modules,
-                           trust_checkpoints)
+from jclreid.engine import SafeCheckpointRunner
+from jclreid.registry import MODELS, RUNNERS
+from jclreid.utils import (CheckpointMismatchError, UnsafeCheckpointError,
+                           load_checkpoint_file, load_model_state,
+                           load_state_dict_file, register_all_modules,
+                           register_checkpoint_loader, trust_checkpoints)
+from _toy_runner import ToyModel, toy_runner  # tests/_toy_runner.py
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRUST_SWITCH = '--trust-checkpoint'
@@ -48,51 +47,9 @@ class _Evil:
         return (pathlib.Path.touch, (self.marker, ))
 
 
-class _Toy(BaseModel):
-
-    def __init__(self, width=2):
-        super().__init__()
-        self.linear = torch.nn.Linear(width, 1)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        out = self.linear(inputs)
-        if mode == 'loss':
-            labels = torch.stack(labels) if isinstance(labels,
-                                                       list) else labels
-            return dict(loss=((out.squeeze(1) - labels)**2).mean())
-        return out
-
-
-class _Data(Dataset):
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        x = torch.full((2, ), float(i))
-        return dict(inputs=x, labels=x.sum())
-
-
-def _runner(work_dir, cls=SafeCheckpointRunner, max_epochs=None, **kwargs):
-    torch.manual_seed(0)
-    if max_epochs is not None:
-        kwargs.update(
-            train_dataloader=dict(
-                dataset=_Data(),
-                sampler=dict(type='DefaultSampler', shuffle=False),
-                batch_size=2,
-                num_workers=0),
-            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-            train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-            default_hooks=dict(
-                checkpoint=dict(type='CheckpointHook', interval=1)))
-    return cls(
-        model=kwargs.pop('model', None) or _Toy(),
-        work_dir=str(work_dir),
-        experiment_name=f'ckpt_safety_{uuid.uuid4().hex[:8]}',
-        default_scope='jclreid',
-        **kwargs)
+def test_runner_is_registered():
+    """A config selects it with ``runner_type='SafeCheckpointRunner'``."""
+    assert RUNNERS.get('SafeCheckpointRunner') is SafeCheckpointRunner
 
 
 def _log_text(runner):
@@ -135,16 +92,18 @@ def test_loader_refuses_then_trusts(tmp_path):
 
 def test_runner_load_from_refused_and_trusted(tmp_path):
     register_checkpoint_loader()
-    path, marker = _evil_file(tmp_path, {'state_dict': _Toy().state_dict()})
+    path, marker = _evil_file(tmp_path,
+                              {'state_dict': ToyModel().state_dict()})
     # A plain mmengine Runner goes through the registered loader too.
     for cls in (Runner, SafeCheckpointRunner):
-        runner = _runner(tmp_path / cls.__name__, cls=cls, load_from=path)
+        runner = toy_runner(
+            tmp_path / cls.__name__, runner_cls=cls, load_from=path)
         with pytest.raises(UnsafeCheckpointError) as excinfo:
             runner.load_or_resume()
         _assert_refused(excinfo, path, marker)
     assert 'Refused to load checkpoint' in _log_text(runner)
 
-    runner = _runner(
+    runner = toy_runner(
         tmp_path / 'trusted', load_from=path, cfg=dict(trust_checkpoint=True))
     runner.load_or_resume()
     assert marker.exists()
@@ -153,11 +112,11 @@ def test_runner_load_from_refused_and_trusted(tmp_path):
 
 
 def test_resume_real_checkpoint_then_crafted(tmp_path):
-    first = _runner(tmp_path / 'run', max_epochs=1)
+    first = toy_runner(tmp_path / 'run', max_epochs=1)
     first.train()
     real = tmp_path / 'run' / 'epoch_1.pth'
     # A real run checkpoint resumes without trust, strictly.
-    resumed = _runner(
+    resumed = toy_runner(
         tmp_path / 'run', max_epochs=2, resume=True, load_from=str(real))
     resumed.train()
     assert resumed.train_loop.epoch == 2
@@ -165,16 +124,16 @@ def test_resume_real_checkpoint_then_crafted(tmp_path):
     ckpt = torch.load(real, weights_only=False)  # our own file
     path, marker = _evil_file(tmp_path, ckpt)
     for cls in (Runner, SafeCheckpointRunner):
-        runner = _runner(
+        runner = toy_runner(
             tmp_path / 'evil',
-            cls=cls,
+            runner_cls=cls,
             max_epochs=2,
             resume=True,
             load_from=path)
         with pytest.raises(UnsafeCheckpointError) as excinfo:
             runner.train()
         _assert_refused(excinfo, path, marker)
-    runner = _runner(
+    runner = toy_runner(
         tmp_path / 'evil',
         max_epochs=2,
         resume=True,
@@ -201,10 +160,10 @@ def test_init_cfg_pretrained_refused_and_trusted(tmp_path, component):
 
 
 def _strict_cases(tmp_path):
-    own = _Toy().state_dict()
+    own = ToyModel().state_dict()
     cases = {
         'arch': ({
-            'state_dict': _Toy(width=3).state_dict()
+            'state_dict': ToyModel(width=3).state_dict()
         }, [
             '1 key with a different shape',
             'linear.weight: checkpoint (1, 3), model (1, 2)'
@@ -224,7 +183,7 @@ def _strict_cases(tmp_path):
 
 def test_strict_load_from_fails_naming_keys(tmp_path):
     for name, path, expected in _strict_cases(tmp_path):
-        runner = _runner(tmp_path / name, load_from=path)
+        runner = toy_runner(tmp_path / name, load_from=path)
         before = runner.model.linear.weight.detach().clone()
         with pytest.raises(CheckpointMismatchError) as excinfo:
             runner.load_or_resume()
@@ -234,7 +193,7 @@ def test_strict_load_from_fails_naming_keys(tmp_path):
         log = _log_text(runner)
         assert 'ERROR' in log and expected[-1] in log, name
 
-        loose = _runner(
+        loose = toy_runner(
             tmp_path / f'{name}_loose',
             load_from=path,
             cfg=dict(load_strict=False))
@@ -304,6 +263,7 @@ def test_tools_test_refuses_crafted_checkpoint(tmp_path):
 def test_tools_test_architecture_mismatch(tmp_path, monkeypatch):
     """The user's case in-process: a ResNet-50 config on a ResNet-18 run
     checkpoint stops naming the keys, in the log file; --non-strict runs."""
+    monkeypatch.syspath_prepend(osp.join(ROOT, 'tools'))  # as when it runs
     spec = importlib.util.spec_from_file_location(
         'jclreid_tools_test', osp.join(ROOT, 'tools', 'test.py'))
     test_tool = importlib.util.module_from_spec(spec)

@@ -6,37 +6,29 @@ non-finite weights as ``last_checkpoint``, and the pseudo-label refresh
 import importlib.util
 import os
 import os.path as osp
-import uuid
 
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import BaseModel
-from torch.utils.data import Dataset
 
+from jclreid.engine import SafeCheckpointRunner
 from jclreid.engine.hooks import NonFiniteCheckHook
 from jclreid.registry import HOOKS
-from jclreid.utils import SafeCheckpointRunner
+from _toy_runner import ToyModel, toy_loader, toy_runner  # tests/ helper
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-class _Toy(BaseModel):
+class _Toy(ToyModel):
     """Two loss terms; ``loss_b`` is NaN at the global iterations in
     ``nan_at`` (counted by the model's own forward calls)."""
 
     def __init__(self, nan_at=()):
         super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
         self.nan_at = set(nan_at)
         self.calls = 0
 
-    def forward(self, inputs, labels=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        out = self.linear(inputs).squeeze(1)
-        if mode != 'loss':
-            return out
-        labels = torch.stack(labels)
+    def loss(self, out, labels):
         loss_b = (out - labels).abs().mean()
         if self.calls in self.nan_at:
             loss_b = loss_b * float('nan')
@@ -44,34 +36,16 @@ class _Toy(BaseModel):
         return dict(loss_a=((out - labels)**2).mean(), loss_b=loss_b)
 
 
-class _Data(Dataset):
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        x = torch.full((2, ), float(i))
-        return dict(inputs=x, labels=x.sum() * 0.1)
-
-
 def _runner(work_dir, model, max_epochs=2, hooks=(), **check):
-    torch.manual_seed(0)
-    return SafeCheckpointRunner(
+    return toy_runner(
+        work_dir,
         model=model,
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=_Data(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        max_epochs=max_epochs,
+        lr=0.01,
+        train_dataloader=toy_loader(label_scale=0.1),
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1),
             non_finite=dict(type='NonFiniteCheckHook', **check)),
-        custom_hooks=list(hooks),
-        experiment_name=f'nonfinite_{uuid.uuid4().hex[:8]}',
-        default_scope='jclreid')
+        custom_hooks=list(hooks))
 
 
 def _last(work):

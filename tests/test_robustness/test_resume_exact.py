@@ -343,7 +343,7 @@ def test_resumed_refresh_without_cluster_keeps_labels(tmp_path):
     labels. Resumed from a checkpoint: the same, instead of raising."""
     import importlib.util
 
-    from jclreid.utils import SafeCheckpointRunner
+    from jclreid.engine import SafeCheckpointRunner
     spec = importlib.util.spec_from_file_location(
         'pseudo_label_hook_tests',
         osp.join(ROOT, 'tests', 'test_engine', 'test_pseudo_label_hook.py'))

@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from jclreid.registry import DATASETS, METRICS
-from jclreid.utils import load_config
+from jclreid.utils import register_all_modules
 
 
 def parse_args():
@@ -52,7 +52,10 @@ def raw_pixel_metrics(cfg: Config) -> dict:
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     results = raw_pixel_metrics(cfg)
     print('raw pixels: ' + '  '.join(f'{k}: {v:.2f}'
                                      for k, v in results.items()))

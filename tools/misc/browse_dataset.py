@@ -15,11 +15,11 @@ from collections import defaultdict
 
 import cv2
 import numpy as np
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from jclreid.registry import DATASETS
-from jclreid.utils import load_config
+from jclreid.utils import register_all_modules
 
 
 def parse_args():
@@ -104,7 +104,10 @@ def make_grid(dataset, chosen, cell_h: int) -> np.ndarray:
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'jclreid'))
     loader_cfg = cfg.get(f'{args.split}_dataloader')
     if loader_cfg is None:

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from jclreid.registry import MODELS
-from jclreid.utils import load_state_dict_file
+from jclreid.utils.checkpoint import load_state_dict_file
 from .wam import WAM
 
 

@@ -1,20 +1,19 @@
 # Copyright (c) jclreid contributors. All rights reserved.
+"""How ``tools/train.py`` and ``tools/test.py`` read a config (imported
+from the tools' own folder, which Python puts first on ``sys.path`` when a
+tool runs)."""
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
 
-from .setup_env import register_all_modules
-
 
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
-    """Load a config the way every tool does.
-
-    Registers all jclreid modules, reads ``path``, merges the
-    ``--cfg-options`` overrides and sets ``work_dir``: the given one, else
-    the config's own, else ``./work_dirs/<config name>``.
+    """Read ``path``, merge the ``--cfg-options`` overrides and set
+    ``work_dir``: the given one, else the config's own, else
+    ``./work_dirs/<config name>``.
 
     Args:
         path (str): Config file.
@@ -26,7 +25,6 @@ def load_config(path: str,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
-    register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -1,5 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-"""Run checkpoints written by mmengine must resume under torch>=2.6, with
+"""jclreid.utils.checkpoint (and its allow-list, jclreid.utils.safe_globals):
+run checkpoints written by mmengine must resume under torch>=2.6, with
 ``weights_only=True`` and the allow-list of ``checkpoint_safe_globals``."""
 import copy
 import io
@@ -9,40 +10,12 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
-from torch.utils.data import Dataset
 
 from jclreid.utils import (UnsafeCheckpointError, load_checkpoint_file,
                            load_state_dict_file, register_checkpoint_loader)
-
-
-class _Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        out = self.linear(inputs)
-        if mode == 'loss':
-            labels = torch.stack(labels) if isinstance(labels,
-                                                       list) else labels
-            return dict(loss=((out.squeeze(1) - labels)**2).mean())
-        return out
-
-
-class _Data(Dataset):
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        g = torch.Generator().manual_seed(i)
-        x = torch.randn(2, generator=g)
-        return dict(inputs=x, labels=x.sum())
+from _toy_runner import ToyData, toy_loader, toy_runner  # tests/ helper
 
 
 class _StopAfter(Hook):
@@ -57,24 +30,18 @@ class _StopAfter(Hook):
 
 
 def _runner(work_dir, max_epochs, **kwargs):
-    torch.manual_seed(0)  # same initial weights for every run
-    return Runner(
-        model=_Toy(),
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=_Data(),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            batch_size=4,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+    """A plain mmengine Runner: its resume goes through the registered
+    loaders."""
+    return toy_runner(
+        work_dir,
+        runner_cls=Runner,
+        max_epochs=max_epochs,
+        train_dataloader=toy_loader(length=8, batch_size=4, shuffle=True),
+        optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[2], gamma=0.1),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=1),
-            logger=dict(type='LoggerHook', interval=1)),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=0),
-        experiment_name=f'exp_{max_epochs}_{kwargs.get("resume", False)}',
-        default_scope='jclreid',
         **kwargs)
 
 
@@ -83,7 +50,7 @@ def test_local_loader_is_registered():
     for path in ('/some/file.pth', 'https://x/y.pth', 'torchvision://resnet18',
                  'open-mmlab://x', 'mmcls://x', 's3://bucket/x.pth'):
         loader = CheckpointLoader._get_checkpoint_loader(path)
-        assert loader.__module__ == 'jclreid.utils.compat', path
+        assert loader.__module__ == 'jclreid.utils.checkpoint', path
 
 
 class _GetAttr:
@@ -152,7 +119,7 @@ def test_load_state_dict_file_is_tensor_only(tmp_path):
     path = tmp_path / 'weights.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, path)
     assert torch.equal(load_state_dict_file(str(path))['w'], torch.ones(2))
-    torch.save({'w': torch.ones(1), 'obj': _Data()}, tmp_path / 'evil.pth')
+    torch.save({'w': torch.ones(1), 'obj': ToyData()}, tmp_path / 'evil.pth')
     with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
         load_state_dict_file(str(tmp_path / 'evil.pth'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):

@@ -1,1 +1,0 @@
-# Copyright (c) jclreid contributors. All rights reserved.
