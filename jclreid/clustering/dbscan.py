@@ -4,10 +4,11 @@ import scipy.sparse as sp
 from sklearn.cluster import DBSCAN
 
 from jclreid.registry import CLUSTERERS
+from .base import BaseClusterer, DistanceMatrix
 
 
 @CLUSTERERS.register_module()
-class DBSCANClusterer:
+class DBSCANClusterer(BaseClusterer):
     """DBSCAN on a precomputed (sparse) distance matrix.
 
     Args:
@@ -19,8 +20,12 @@ class DBSCANClusterer:
     Call:
         ``clusterer(dist)`` with ``dist`` a (N, N) scipy sparse matrix (an
         absent entry is "not a neighbour") or a dense array, returns
-        (N, ) int64 labels, ``-1`` for outliers.
+        (N, ) int64 labels, ``-1`` for outliers. :attr:`max_distance` is
+        ``eps``: no larger distance changes the result, so the distance
+        may leave such entries out.
     """
+
+    _repr_fields = ('eps', 'min_samples')
 
     def __init__(self,
                  eps: float = 0.6,
@@ -35,7 +40,12 @@ class DBSCANClusterer:
         self.min_samples = min_samples
         self.n_jobs = n_jobs
 
-    def __call__(self, dist) -> np.ndarray:
+    @property
+    def max_distance(self) -> float:
+        """``eps``: DBSCAN compares no larger distance."""
+        return self.eps
+
+    def __call__(self, dist: DistanceMatrix) -> np.ndarray:
         if sp.issparse(dist):
             dist = dist.tocsr(copy=True)
         labels = DBSCAN(
@@ -45,6 +55,3 @@ class DBSCANClusterer:
             n_jobs=self.n_jobs).fit_predict(dist)
         return labels.astype(np.int64)
 
-    def __repr__(self) -> str:
-        return (f'{type(self).__name__}(eps={self.eps}, '
-                f'min_samples={self.min_samples})')

@@ -6,6 +6,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from jclreid.registry import CLUSTERERS
+from .base import BaseFilter
 
 
 def relabel_contiguous(labels: np.ndarray) -> np.ndarray:
@@ -20,7 +21,7 @@ def relabel_contiguous(labels: np.ndarray) -> np.ndarray:
 
 
 @CLUSTERERS.register_module()
-class CameraAwareFilter:
+class CameraAwareFilter(BaseFilter):
     """Turn clusters seen by fewer than ``min_cameras`` cameras into
     outliers.
 
@@ -38,6 +39,8 @@ class CameraAwareFilter:
         ``filter(labels, camids) -> (labels, info)``: labels relabelled
         contiguous ``0..C-1``; ``info`` has ``num_removed_clusters``.
     """
+
+    _repr_fields = ('min_cameras', )
 
     def __init__(self, min_cameras: int = 2) -> None:
         if isinstance(min_cameras, bool) or not isinstance(
@@ -76,5 +79,3 @@ class CameraAwareFilter:
         return relabel_contiguous(out), dict(
             num_removed_clusters=int(removed.size))
 
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(min_cameras={self.min_cameras})'

@@ -3,12 +3,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from jclreid.registry import CLUSTERERS
+from jclreid.registry import CLUSTERERS, build_if_config
 from .filters import relabel_contiguous
-
-
-def _build(cfg):
-    return CLUSTERERS.build(cfg) if isinstance(cfg, dict) else cfg
 
 
 def describe(obj) -> str:
@@ -27,13 +23,28 @@ def _num_clusters(labels: np.ndarray) -> int:
 class LabelGenerator:
     """Pseudo labels: distance -> clusterer -> filters.
 
+    Its argument defaults are the one statement of the default pipeline
+    (``PseudoLabelHook(label_generator=None)`` builds
+    ``LabelGenerator()``); configs that state other values override them.
+
+    The stages follow the contracts of :mod:`jclreid.clustering.base`: the
+    distance is called once as ``distance(features,
+    max_distance=clusterer.max_distance)`` so that it may leave out the
+    entries the clusterer never compares. Custom stages should subclass
+    :class:`~jclreid.clustering.base.BaseDistance`,
+    :class:`~jclreid.clustering.base.BaseClusterer` and
+    :class:`~jclreid.clustering.base.BaseFilter`; a clusterer without a
+    ``max_distance`` attribute is taken as ``max_distance=None`` (every
+    entry), but the distance must accept the ``max_distance`` keyword.
+
     Args:
         distance (dict | callable): ``features -> sparse (N, N) distances``.
             Defaults to ``JaccardDistance(k1=30, k2=6)``.
         clusterer (dict | callable): ``distances -> labels``. Defaults to
             ``DBSCANClusterer(eps=0.6, min_samples=4)``.
         filters (Sequence[dict | callable]): Each ``(labels, camids) ->
-            (labels, info)``. Defaults to ``[CameraAwareFilter()]``.
+            (labels, info)``. Defaults to
+            ``[CameraAwareFilter(min_cameras=2)]``.
 
     Call:
         ``generator(features (N, D), camids (N, ) or None)`` returns labels
@@ -55,19 +66,17 @@ class LabelGenerator:
                      type='DBSCANClusterer', eps=0.6, min_samples=4),
                  filters: Sequence[Union[dict, object]] = (dict(
                      type='CameraAwareFilter', min_cameras=2), )) -> None:
-        self.distance = _build(distance)
-        self.clusterer = _build(clusterer)
-        self.filters = [_build(f) for f in filters]
+        self.distance = build_if_config(distance, CLUSTERERS)
+        self.clusterer = build_if_config(clusterer, CLUSTERERS)
+        self.filters = [build_if_config(f, CLUSTERERS) for f in filters]
 
     def __call__(self,
                  features,
                  camids: Optional[np.ndarray] = None
                  ) -> Tuple[np.ndarray, dict]:
-        eps = getattr(self.clusterer, 'eps', None)
-        try:
-            dist = self.distance(features, max_distance=eps)
-        except TypeError:
-            dist = self.distance(features)
+        dist = self.distance(
+            features,
+            max_distance=getattr(self.clusterer, 'max_distance', None))
         labels = relabel_contiguous(self.clusterer(dist))
         found = _num_clusters(labels)
         removed = 0
@@ -94,3 +103,53 @@ class LabelGenerator:
             size_median=float(np.median(sizes)) if sizes.size else 0.0,
             size_max=int(sizes.max()) if sizes.size else 0)
         return labels, summary
+
+
+def no_cluster_advice(summary: dict,
+                      clusterer=None,
+                      camids: Optional[np.ndarray] = None) -> str:
+    """Why a label generator left no cluster, and what to change.
+
+    Tells apart a clusterer that found nothing (raise ``eps``, lower
+    ``min_samples``) from filters that removed every cluster it found
+    (named with the count each removed; for ``CameraAwareFilter``:
+    ``min_cameras`` and the camera ids).
+
+    Args:
+        summary (dict): The generator's summary (``num_clusters_found``,
+            ``removed_by_filter``; a custom generator without them gets
+            the clusterer advice).
+        clusterer (callable, optional): The clusterer, named in the text.
+        camids (np.ndarray, optional): Camera ids of the samples, counted
+            when the camera-aware filter removed clusters.
+
+    Returns:
+        str: E.g. ``'the clusterer DBSCANClusterer(eps=0.6, min_samples=4)
+        found no cluster; increase its `eps` ...'``.
+    """
+    name = ('the clusterer' if clusterer is None else
+            f'the clusterer {describe(clusterer)}')
+    found = summary.get('num_clusters_found')
+    if not found:
+        return (f'{name} found no cluster; increase its `eps` '
+                '(label_generator.clusterer.eps) or lower `min_samples` in '
+                'the config')
+    removed_by = summary.get('removed_by_filter') or {}
+    culprits = ', '.join(f'{k} removed {v}' for k, v in removed_by.items()
+                         if v)
+    msg = (f'{name} found {found} clusters, but the filters removed all of '
+           f'them ({culprits or "no count reported"}); raising eps will not '
+           'help.')
+    if not any(k.startswith('CameraAwareFilter') and v
+               for k, v in removed_by.items()):
+        return msg + ' Loosen or remove that filter (label_generator.filters)'
+    cams = np.unique(np.asarray([] if camids is None else camids))
+    return msg + (
+        ' CameraAwareFilter keeps only clusters whose images come from at '
+        'least `min_cameras` cameras, and no cluster did; the train set has '
+        f'{cams.size} camera ids ({cams[:10].tolist()}'
+        f'{"..." if cams.size > 10 else ""}). Check that the camera ids are '
+        'right (e.g. the camera part of the dataset\'s file-name pattern), '
+        'lower `min_cameras` (label_generator.filters; 1 keeps every '
+        'cluster), or add `warmup_epochs` so that the features stop '
+        'grouping images by camera before the first clustering')

@@ -2,7 +2,7 @@
 """Distributed helpers for things that must agree across ranks."""
 import zlib
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -73,6 +73,25 @@ def gather_by_index(indices: torch.Tensor, values: torch.Tensor,
     return out
 
 
+def broadcast_object(obj: Any, src: int = 0) -> Any:
+    """Broadcast a picklable object (e.g. a summary dict) from ``src`` to
+    every rank.
+
+    Args:
+        obj (Any): The object on ``src``; ignored elsewhere.
+        src (int): Source rank. Defaults to 0.
+
+    Returns:
+        Any: The object of ``src``, on every rank; ``obj`` itself without
+        a process group (or with one rank).
+    """
+    if get_world_size() == 1:
+        return obj
+    box = [obj if get_rank() == src else None]
+    broadcast_object_list(box, src=src)
+    return box[0]
+
+
 def broadcast_array(array: Optional[np.ndarray], src: int = 0) -> np.ndarray:
     """Broadcast a numpy array from ``src`` to every rank.
 
@@ -83,11 +102,39 @@ def broadcast_array(array: Optional[np.ndarray], src: int = 0) -> np.ndarray:
     Returns:
         np.ndarray: The array of ``src``, on every rank.
     """
-    if get_world_size() == 1:
-        return np.asarray(array)
-    obj = [array if get_rank() == src else None]
-    broadcast_object_list(obj, src=src)
-    return np.asarray(obj[0])
+    return np.asarray(broadcast_object(array, src=src))
+
+
+def describe_global_batch(loader) -> str:
+    """One log line: world size x per-rank batch = global batch, and the
+    sampler's P x K (its ``describe()`` when it has one).
+
+    Args:
+        loader (DataLoader): The train dataloader of this rank.
+
+    Returns:
+        str: E.g. ``'Effective batch: world size 2 x per-rank batch 16 =
+        global batch 32; sampler: P x K = 4 x 4 per rank (8 identities per
+        global batch)'``.
+    """
+    world_size = get_world_size()
+    per_rank = loader.batch_size
+    if per_rank is None:
+        per_rank = getattr(loader.batch_sampler, 'batch_size', None)
+    sampler = loader.sampler
+    line = ('Effective batch: world size {} x per-rank batch {} = '
+            'global batch {}').format(
+                world_size, per_rank,
+                None if per_rank is None else world_size * per_rank)
+    describe = getattr(sampler, 'describe', None)
+    if callable(describe):
+        return f'{line}; sampler: {describe()}'
+    bs = getattr(sampler, 'batch_size', None)
+    k = getattr(sampler, 'num_instances', None)
+    if bs and k:
+        line += (f'; sampler: P x K = {bs // k} x {k} per rank '
+                 f'({world_size * (bs // k)} identities per global batch)')
+    return line
 
 
 def _named_buffers(module: torch.nn.Module,

@@ -66,3 +66,53 @@ def test_label_generator_summary():
     assert (labels[y == 0] == -1).all()
     assert sorted(set(labels[labels >= 0].tolist())) == list(range(7))
     assert summary['size_min'] == summary['size_max'] == 15
+
+
+def test_stages_declare_their_contracts():
+    from jclreid.clustering.base import BaseClusterer, BaseFilter
+    dbscan = DBSCANClusterer(eps=0.4)
+    assert isinstance(dbscan, BaseClusterer) and dbscan.max_distance == 0.4
+    assert isinstance(CameraAwareFilter(), BaseFilter)
+    # What the logs and summaries print.
+    assert repr(dbscan) == 'DBSCANClusterer(eps=0.4, min_samples=4)'
+    assert repr(CameraAwareFilter()) == 'CameraAwareFilter(min_cameras=2)'
+
+
+class _Distance:
+    """Records its calls; raises a TypeError of its own when asked to."""
+
+    def __init__(self, fail=False):
+        self.calls, self.fail = [], fail
+
+    def __call__(self, features, max_distance=None):
+        self.calls.append(max_distance)
+        if self.fail:
+            raise TypeError('a bug inside the distance')
+        return jaccard_distance(features, k1=10, k2=4)
+
+
+def test_distance_gets_the_clusterers_max_distance_once():
+    from jclreid.clustering import LabelGenerator
+    x, _ = _blobs()
+    distance = _Distance()
+    LabelGenerator(
+        distance=distance,
+        clusterer=dict(type='DBSCANClusterer', eps=0.5),
+        filters=[])(x)
+    assert distance.calls == [0.5]
+    # A clusterer that declares nothing: every entry (max_distance=None).
+    distance = _Distance()
+    LabelGenerator(
+        distance=distance,
+        clusterer=lambda d: np.zeros(d.shape[0], np.int64),
+        filters=[])(x)
+    assert distance.calls == [None]
+
+
+def test_type_error_inside_the_distance_propagates():
+    from jclreid.clustering import LabelGenerator
+    distance = _Distance(fail=True)
+    gen = LabelGenerator(distance=distance)
+    with pytest.raises(TypeError, match='a bug inside the distance'):
+        gen(_blobs()[0])
+    assert distance.calls == [0.6]  # ran once, not retried

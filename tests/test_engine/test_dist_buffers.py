@@ -19,6 +19,7 @@ import jclreid.models  # noqa: F401  (registers JCL)
 from jclreid.engine.hooks import PseudoLabelHook
 from jclreid.registry import MODELS
 from jclreid.utils import broadcast_buffers
+from jclreid.utils.dist import broadcast_object
 
 NUM = 11  # odd: DefaultSampler pads the shards
 PIPE = [dict(type='PackReIDInputs')]
@@ -147,6 +148,11 @@ def _worker(rank, port, out_dir):
         broadcast_buffers(nn.BatchNorm1d(3 + rank))
     except ValueError as e:
         out['mismatch'] = str(e)
+    # A summary dict from rank 0 (what the hook broadcasts after
+    # clustering); the other ranks' argument is ignored.
+    out['summary'] = broadcast_object(
+        dict(num_clusters=3, removed_by_filter={'F': 1}) if rank == 0 else
+        {}, src=0)
     torch.save(out, os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
 
@@ -202,3 +208,11 @@ def test_int_bool_and_non_persistent_buffers(ranks):
     assert r1['odd_persistent']['scratch'].tolist() == [1., 1.]
     assert 'rank(s) [1]' in r0['mismatch'] and r0['mismatch'] == r1[
         'mismatch']
+
+
+def test_broadcast_object(ranks):
+    for r in ranks:
+        assert r['summary'] == dict(num_clusters=3, removed_by_filter={'F': 1})
+    # One process: the object itself.
+    obj = dict(a=[1, 2])
+    assert broadcast_object(obj) is obj

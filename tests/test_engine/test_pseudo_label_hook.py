@@ -162,17 +162,19 @@ def test_pipeline_none_resolves_from_test_then_val_dataloader():
     assert 'val_dataloader.dataset.pipeline' in str(err.value)
 
 
-def test_describe_batch_uses_sampler_describe_or_pk():
+def test_describe_global_batch_uses_sampler_describe_or_pk():
     from types import SimpleNamespace
+
+    from jclreid.utils.dist import describe_global_batch
     loader = SimpleNamespace(
         batch_size=16,
         sampler=SimpleNamespace(batch_size=16, num_instances=4))
-    line = PseudoLabelHook.describe_batch(loader)
+    line = describe_global_batch(loader)
     assert line == ('Effective batch: world size 1 x per-rank batch 16 = '
                     'global batch 16; sampler: P x K = 4 x 4 per rank (4 '
                     'identities per global batch)')
     loader.sampler.describe = lambda: 'P x K = 4 x 4, as the sampler says'
-    assert PseudoLabelHook.describe_batch(loader).endswith(
+    assert describe_global_batch(loader).endswith(
         'sampler: P x K = 4 x 4, as the sampler says')
 
 

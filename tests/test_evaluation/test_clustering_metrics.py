@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from jclreid.evaluation import (ari, cluster_accuracy, nmi,
+from jclreid.evaluation import (ari, cluster_accuracy, clustering_agreement,
+                                nmi, outliers_as_singletons,
                                 pairwise_precision_recall)
 
 
@@ -73,3 +74,34 @@ def test_pairwise_hand_case_and_degenerate():
     assert f == pytest.approx(2 * 0.5 * 0.25 / 0.75)
     # Everything an outlier: no predicted pair.
     assert pairwise_precision_recall(y, [-1] * 5) == (0.0, 0.0, 0.0)
+
+
+def test_outliers_as_singletons():
+    labels = np.array([1, -1, 0, -1, 1])
+    out = outliers_as_singletons(labels)
+    assert out.tolist() == [1, 2, 0, 3, 1]
+    assert labels.tolist() == [1, -1, 0, -1, 1]  # not modified
+    assert outliers_as_singletons(torch.tensor([-1, -1])).tolist() == [0, 1]
+    assert outliers_as_singletons([3, 9, 3], ignore_label=9).tolist() == [
+        3, 4, 3
+    ]
+
+
+def test_clustering_agreement():
+    y = np.array([0, 0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 0, -1, 1, 1, -1, -1])
+    agreement = clustering_agreement(y, pred)
+    assert list(agreement) == [
+        'nmi', 'ari', 'pair_precision', 'pair_recall', 'pair_fscore'
+    ]
+    singletons = [0, 0, 2, 1, 1, 3, 4]
+    assert agreement['nmi'] == nmi(y, singletons)
+    assert agreement['ari'] == ari(y, singletons)
+    # 2 predicted pairs, both true; 3 + 1 + 1 true pairs.
+    assert agreement['pair_precision'] == 1.0
+    assert agreement['pair_recall'] == pytest.approx(2 / 5)
+    assert agreement['pair_fscore'] == pytest.approx(2 * 0.4 / 1.4)
+    assert all(type(v) is float for v in agreement.values())
+    perfect = clustering_agreement(y, [4, 4, 4, 0, 0, 7, 7])
+    assert perfect == dict(nmi=1.0, ari=1.0, pair_precision=1.0,
+                           pair_recall=1.0, pair_fscore=1.0)

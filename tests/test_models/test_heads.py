@@ -48,7 +48,16 @@ def test_loss_uses_buffer_not_gt_and_updates():
 
 def test_warmup_instance_only():
     head = JCLHead(feat_dim=4)
-    head.warmup = True
-    head.reset(torch.randn(5, 4), torch.arange(5))
+    keys = set(head.state_dict())
+    head.reset(torch.randn(5, 4), torch.arange(5), warmup=True)
+    assert head.warmup
     losses = head.loss(F.normalize(torch.randn(2, 4), dim=1), _samples([1, 3]))
     assert set(losses) == {'loss_instance'}
+    # The next reset leaves the warm-up: both losses, centroids refilled.
+    head.reset(torch.randn(5, 4), torch.tensor([0, 0, 1, 1, -1]))
+    assert not head.warmup
+    assert head.cluster_memory.features.shape == (2, 4)
+    losses = head.loss(F.normalize(torch.randn(2, 4), dim=1), _samples([1, 3]))
+    assert set(losses) == {'loss_cluster', 'loss_instance'}
+    # A checkpoint holds the same entries as before any reset.
+    assert set(head.state_dict()) == keys

@@ -1,33 +1,35 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import time
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmcv.transforms import Compose
 from mmengine.dataset import DefaultSampler, pseudo_collate
-from mmengine.dist import get_rank, get_world_size
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset
 
-from jclreid.clustering.label_generator import describe as _describe
-from jclreid.registry import CLUSTERERS, HOOKS
+from jclreid.clustering.label_generator import no_cluster_advice
+from jclreid.evaluation.functional.clustering import clustering_agreement
+from jclreid.registry import CLUSTERERS, HOOKS, build_if_config
 from jclreid.utils.dist import (broadcast_array, broadcast_buffers,
+                                broadcast_object, describe_global_batch,
                                 gather_by_index)
+
+#: The checkpoint's top-level key holding the current pseudo labels.
+PSEUDO_LABELS_KEY = 'pseudo_labels'
+_DROP = object()
 
 
 class _ExtractionDataset(Dataset):
-    """The train set seen through another pipeline (the test pipeline).
+    """The train set (unmodified) through another pipeline: its
+    ``get_data_info`` dicts, which carry ``sample_idx``, through
+    ``pipeline``."""
 
-    The wrapped dataset is not modified: items are its ``get_data_info``
-    dicts (which carry ``sample_idx``) passed through ``pipeline``.
-    """
-
-    def __init__(self, dataset,
-                 pipeline: Sequence[Union[dict, Callable]]) -> None:
-        self.dataset = dataset
-        self.pipeline = Compose(list(pipeline))
+    def __init__(self, dataset, pipeline: Sequence) -> None:
+        self.dataset, self.pipeline = dataset, Compose(list(pipeline))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -40,16 +42,6 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
-def _get(obj, key: str):
-    """``obj[key]`` / ``obj.key`` for config dicts and built objects alike;
-    None when absent."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
 def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
     """``dataset.get_pids()`` style accessor with a per-item fallback."""
     fn = getattr(dataset, getter, None)
@@ -58,13 +50,6 @@ def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
     return np.asarray(
         [dataset.get_data_info(i).get(key, -1) for i in range(len(dataset))],
         dtype=np.int64)
-
-
-#: The checkpoint's top-level key holding the current pseudo labels.
-PSEUDO_LABELS_KEY = 'pseudo_labels'
-
-
-_DROP = object()
 
 
 def _plain(value):
@@ -77,65 +62,48 @@ def _plain(value):
         return [v for v in map(_plain, value) if v is not _DROP]
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return _DROP
+    return value.item() if isinstance(value, np.generic) else _DROP
 
 
 @HOOKS.register_module()
 class PseudoLabelHook(Hook):
     """Refresh the pseudo labels and the memories of JCL.
 
-    Before every ``interval``-th training epoch (and before the first epoch
-    after a resume, since memories are not saved in checkpoints):
+    Before every ``interval``-th training epoch (and the first epoch after
+    a resume: memories are not in checkpoints), :meth:`refresh` runs:
 
-    0. broadcast rank 0's buffers (BatchNorm running statistics) to every
-       rank, so that every rank extracts with the same model;
-    1. extract L2-normalised features of the whole train set in eval mode
-       with ``pipeline`` (the test pipeline), each rank a shard;
-    2. gather them on every rank in ``sample_idx`` order;
-    3. cluster on rank 0 with the label generator (distance -> clusterer ->
-       filters), then broadcast the labels;
-    4. reset the head (cluster memory <- centroids, instance memory <-
-       features, label buffer <- labels) and the train sampler;
-    5. log the summary, plus NMI / ARI / pairwise precision-recall of the
-       pseudo labels against the dataset's ground truth when it has one
-       (diagnostics only: ground truth never reaches training).
+    1. extract: broadcast rank 0's buffers (:meth:`sync_buffers`), then
+       L2-normalised features of this rank's shard of the train set, in
+       eval mode, through ``pipeline`` (the test pipeline);
+    2. gather: every rank gets all shards in ``sample_idx`` order (1 and 2
+       are :meth:`extract_features`);
+    3. cluster on rank 0 with the label generator (distance -> clusterer
+       -> filters);
+    4. broadcast its labels and summary to every rank;
+    5. reset the head (cluster memory <- centroids, instance memory <-
+       features, label buffer <- labels, warm-up flag) and the sampler;
+       then log the summary and, when the dataset has ground truth, its
+       agreement with the labels (diagnostics only:
+       :func:`~jclreid.evaluation.functional.clustering_agreement`).
 
-    During the first ``warmup_epochs`` epochs no clustering happens: every
-    sample is its own pseudo identity and the head trains with the instance
-    loss only (instance discrimination), which learns from random
-    initialisation where clusters of random features would just be cameras.
+    During the first ``warmup_epochs`` epochs steps 3-4 are skipped: every
+    sample is its own pseudo identity and the head trains the instance
+    loss only, which learns from random initialisation where clusters of
+    random features would just be cameras.
 
-    The hook also broadcasts rank 0's buffers before every validation and
-    test epoch. mmengine wraps the model in DDP with
-    ``broadcast_buffers=False``, so each rank's BatchNorm statistics follow
-    its own batches; without the broadcast, in-training validation would
-    evaluate a mix of slightly different models and differ from
-    ``tools/test.py`` on the checkpoint, which rank 0 writes. Only the
-    persistent buffers (those a checkpoint holds) are sent: the memories
-    and the label buffer are equal on every rank by construction. See
-    :func:`jclreid.utils.broadcast_buffers` for why rank 0's buffers are
-    broadcast rather than averaged (mmengine's ``SyncBuffersHook``), which
-    makes that hook unnecessary. Every JCL training run has this hook, so
-    no further config entry is needed.
-
-    ``before_train`` also logs the effective batch once: world size x
-    per-rank batch = global batch, and the sampler's P x K.
+    Rank 0's persistent buffers are also broadcast before every validation
+    and test epoch (mmengine's DDP has ``broadcast_buffers=False``), so that
+    every rank evaluates the model of the checkpoint rank 0 writes (see
+    :func:`jclreid.utils.broadcast_buffers`). ``before_train`` logs the
+    effective batch once.
 
     Args:
-        pipeline (Sequence[dict], optional): Pipeline used to extract
-            features of the train set (a test pipeline: no augmentation).
-            None takes ``test_dataloader.dataset.pipeline`` of the runner's
-            config, or ``val_dataloader.dataset.pipeline`` when there is no
-            test dataloader, resolved in ``before_train``; this lets the
-            hook be configured in a ``_base_`` file that knows no dataset.
-            Defaults to None.
-        label_generator (dict | callable, optional): Config of the label
-            generator in ``CLUSTERERS``, or a built one. Defaults to None:
-            ``dict(type='LabelGenerator')`` with that class's own defaults
-            (Jaccard distance k1=30 / k2=6, DBSCAN eps=0.6 / min_samples=4,
-            camera-aware filter).
+        pipeline (Sequence[dict], optional): Extraction pipeline (a test
+            pipeline). None: the config's test (else val) dataloader's
+            dataset pipeline (:meth:`resolve_pipeline`). Defaults to None.
+        label_generator (dict | callable, optional): Config in
+            ``CLUSTERERS`` or a built one. None builds ``LabelGenerator()``
+            with that class's defaults. Defaults to None.
         interval (int): Refresh every ``interval`` epochs. Defaults to 1.
         warmup_epochs (int): Instance-discrimination epochs before the first
             clustering. Defaults to 0.
@@ -144,20 +112,13 @@ class PseudoLabelHook(Hook):
         log_gt_metrics (bool): Log agreement of the pseudo labels with the
             ground truth when the dataset has it. Defaults to True.
 
-    The integer arguments must be ints (a float such as ``interval=1.5`` or
-    a bool raises a ``TypeError`` naming the field). When no cluster is
-    left after clustering, the error says whether the clusterer found none
-    or which filter removed how many (see :meth:`no_cluster_message`); it
-    is raised on the first clustering, later ones keep the previous labels
-    with that message as a warning.
-
-    Checkpoints carry the current pseudo labels (top-level key
-    ``pseudo_labels``: ``labels`` as an int64 tensor, ``last_was_warmup``
-    and the last ``summary``); a resumed run takes them over, so that a
-    refresh that finds no cluster keeps the previous labels exactly as the
-    uninterrupted run does. Every refresh, warm-up included, refuses
-    non-finite features with an error naming the epoch and the number of
-    non-finite rows (:meth:`check_finite`).
+    Integer arguments must be ints (``TypeError`` naming the field). When
+    no cluster is left, the error tells the clusterer from the filters
+    (:meth:`no_cluster_message`); it is raised on the first clustering,
+    later ones warn and keep the previous labels. Non-finite features are
+    refused (:meth:`check_finite`). Checkpoints carry the current labels
+    (key ``pseudo_labels``: int64 ``labels``, ``last_was_warmup``,
+    ``summary``), which a resumed run takes over.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -196,13 +157,10 @@ class PseudoLabelHook(Hook):
                 'PseudoLabelHook.label_generator must be a config dict, a '
                 'callable or None, got '
                 f'{type(label_generator).__name__}')
-        if label_generator is None:
-            # One place for the defaults: LabelGenerator's own signature.
+        if label_generator is None:  # LabelGenerator's own defaults
             label_generator = dict(type='LabelGenerator')
         self.pipeline = None if pipeline is None else list(pipeline)
-        self.label_generator = (
-            CLUSTERERS.build(label_generator)
-            if isinstance(label_generator, dict) else label_generator)
+        self.label_generator = build_if_config(label_generator, CLUSTERERS)
         self.interval = int(interval)
         self.warmup_epochs = int(warmup_epochs)
         self.batch_size = int(batch_size)
@@ -215,22 +173,29 @@ class PseudoLabelHook(Hook):
 
     # ------------------------------------------------------------------ hooks
     def before_train(self, runner) -> None:
-        """Check the set-up, resolve ``pipeline=None`` from the config and
-        log the effective batch."""
+        """Check the set-up, resolve ``pipeline=None`` from the config, log
+        the effective batch and take over resumed pseudo labels."""
         loader = runner.train_dataloader
         sampler_bs = getattr(loader.sampler, 'batch_size', None)
         if sampler_bs is not None and sampler_bs != loader.batch_size:
             raise ValueError(
                 f'train_dataloader.sampler.batch_size ({sampler_bs}) must '
                 f'equal train_dataloader.batch_size ({loader.batch_size})')
-        if not hasattr(_unwrap(runner.model), 'head') or not hasattr(
-                _unwrap(runner.model).head, 'reset'):
+        if not hasattr(getattr(_unwrap(runner.model), 'head', None), 'reset'):
             raise TypeError('PseudoLabelHook needs a model with a head that '
-                            'has reset(features, labels), e.g. JCL + JCLHead')
+                            'has reset(features, labels, warmup), e.g. JCL + '
+                            'JCLHead')
         if self.pipeline is None:
             self.pipeline = self.resolve_pipeline(runner.cfg)
-        runner.logger.info(self.describe_batch(loader))
+        runner.logger.info(describe_global_batch(loader))
         self._restore_labels(runner)
+
+    def before_train_epoch(self, runner) -> None:
+        epoch = runner.epoch
+        due = (epoch < self.warmup_epochs
+               or (epoch - self.warmup_epochs) % self.interval == 0)
+        if due or not _unwrap(runner.model).head.is_initialized:
+            self.refresh(runner)
 
     def before_val_epoch(self, runner) -> None:
         """Every rank evaluates with rank 0's buffers."""
@@ -240,7 +205,7 @@ class PseudoLabelHook(Hook):
         """Every rank tests with rank 0's buffers."""
         self.sync_buffers(runner)
 
-    # ---------------------------------------------------------------- helpers
+    # ---------------------------------------------------------------- set-up
     @staticmethod
     def sync_buffers(runner) -> None:
         """Broadcast the persistent buffers (BatchNorm running statistics)
@@ -249,27 +214,21 @@ class PseudoLabelHook(Hook):
 
     @staticmethod
     def resolve_pipeline(cfg) -> list:
-        """The pipeline of the config's test dataloader dataset, or of the
-        val dataloader dataset when the former has none.
-
-        Args:
-            cfg (Config | dict): The runner's config. A dataloader entry may
-                be a config dict or a built ``DataLoader``.
-
-        Returns:
-            list: Transform configs (or built transforms).
+        """The transforms of ``test_dataloader.dataset.pipeline`` of the
+        config (a dataloader entry may be a config or a built
+        ``DataLoader``), else of ``val_dataloader.dataset.pipeline``.
 
         Raises:
-            KeyError: If neither ``test_dataloader.dataset.pipeline`` nor
-                ``val_dataloader.dataset.pipeline`` exists.
+            KeyError: If the config has neither.
         """
         for field in ('test_dataloader', 'val_dataloader'):
-            pipeline = _get(_get(_get(cfg, field), 'dataset'), 'pipeline')
-            if pipeline is None:
-                continue
-            # A built dataset holds a Compose; take its transforms.
-            transforms = getattr(pipeline, 'transforms', pipeline)
-            return list(transforms)
+            pipeline = cfg
+            for key in (field, 'dataset', 'pipeline'):
+                pipeline = (pipeline.get(key) if isinstance(pipeline, dict)
+                            else getattr(pipeline, key, None))
+            if pipeline is not None:
+                # A built dataset holds a Compose; take its transforms.
+                return list(getattr(pipeline, 'transforms', pipeline))
         raise KeyError(
             'PseudoLabelHook(pipeline=None) takes the feature-extraction '
             'pipeline from `test_dataloader.dataset.pipeline`, falling back '
@@ -277,66 +236,54 @@ class PseudoLabelHook(Hook):
             'neither; set one of them or give the hook an explicit '
             '`pipeline=` (a test pipeline)')
 
-    @staticmethod
-    def describe_batch(loader) -> str:
-        """One log line: world size x per-rank batch = global batch, and
-        the sampler's P x K (its ``describe()`` when it has one)."""
-        world_size = get_world_size()
-        per_rank = loader.batch_size
-        if per_rank is None:
-            per_rank = getattr(loader.batch_sampler, 'batch_size', None)
-        sampler = loader.sampler
-        line = ('Effective batch: world size {} x per-rank batch {} = '
-                'global batch {}').format(
-                    world_size, per_rank,
-                    None if per_rank is None else world_size * per_rank)
-        describe = getattr(sampler, 'describe', None)
-        if callable(describe):
-            return f'{line}; sampler: {describe()}'
-        bs = getattr(sampler, 'batch_size', None)
-        k = getattr(sampler, 'num_instances', None)
-        if bs and k:
-            line += (f'; sampler: P x K = {bs // k} x {k} per rank '
-                     f'({world_size * (bs // k)} identities per global '
-                     'batch)')
-        return line
+    # --------------------------------------------------------------- refresh
+    def refresh(self, runner) -> None:
+        """Extract, gather, cluster on rank 0, broadcast, reset (see the
+        class doc), then log."""
+        start = time.time()
+        dataset = runner.train_dataloader.dataset
+        warmup = runner.epoch < self.warmup_epochs
+        features = self.extract_features(runner)  # 1. extract, 2. gather
+        self.check_finite(features, runner, warmup)
+        num = features.shape[0]
+        if warmup:  # every sample is its own pseudo identity
+            labels = np.arange(num, dtype=np.int64)
+            summary = dict(num_samples=num, num_clusters=num, num_outliers=0,
+                           num_removed_clusters=0, warmup=True)
+        else:  # 3. cluster on rank 0, 4. broadcast
+            labels, summary = self._broadcast(
+                *self._cluster_on_rank0(features, dataset))
+            if summary.get('num_clusters', 0) == 0:
+                labels, summary = self._previous_labels(runner, summary, num)
+        self._reset_head_and_sampler(runner, features, labels, warmup)  # 5.
+        self.summary = summary
+        if not warmup and self.log_gt_metrics:
+            summary.update(self._gt_metrics(dataset, labels))
+        summary['time'] = round(time.time() - start, 2)
+        self._log(runner, summary)
 
-    def before_train_epoch(self, runner) -> None:
-        epoch = runner.epoch
-        head = _unwrap(runner.model).head
-        due = (epoch < self.warmup_epochs
-               or (epoch - self.warmup_epochs) % self.interval == 0)
-        if due or not head.is_initialized:
-            self.refresh(runner)
-
-    # -------------------------------------------------------------- refresh
     @torch.no_grad()
     def extract_features(self, runner) -> torch.Tensor:
-        """Features of the whole train set, on every rank.
+        """Steps 1 and 2: the (N, D) features of the whole train set in
+        ``sample_idx`` order, on every rank and the model's device."""
+        indices, features = self._extract_shard(runner)
+        return gather_by_index(indices, features,
+                               len(runner.train_dataloader.dataset))
 
-        Rank 0's buffers are broadcast first (see :meth:`sync_buffers`);
-        then each rank extracts a shard in eval mode and the shards are
-        gathered.
-
-        Args:
-            runner (Runner): Gives ``model``, ``train_dataloader.dataset``
-                and, when ``pipeline`` is None, ``cfg``.
-
-        Returns:
-            Tensor: (N, D) features in ``sample_idx`` order, on the model's
-            device.
-        """
+    @torch.no_grad()
+    def _extract_shard(self, runner) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Step 1: ``(sample_idx, features)`` of this rank's shard, in eval
+        mode, after :meth:`sync_buffers`."""
         if self.pipeline is None:
             self.pipeline = self.resolve_pipeline(runner.cfg)
         self.sync_buffers(runner)
-        dataset = runner.train_dataloader.dataset
         model = _unwrap(runner.model)
-        extract_set = _ExtractionDataset(dataset, self.pipeline)
-        sampler = DefaultSampler(extract_set, shuffle=False, round_up=True)
+        extract_set = _ExtractionDataset(runner.train_dataloader.dataset,
+                                         self.pipeline)
         loader = DataLoader(
             extract_set,
             batch_size=self.batch_size,
-            sampler=sampler,
+            sampler=DefaultSampler(extract_set, shuffle=False, round_up=True),
             num_workers=self.num_workers,
             collate_fn=pseudo_collate)
         was_training = model.training
@@ -351,70 +298,71 @@ class PseudoLabelHook(Hook):
                                      for s in data['data_samples']]))
         finally:
             model.train(was_training)
-        device = feats[0].device
-        return gather_by_index(
-            torch.cat(idxs).to(device), torch.cat(feats), len(dataset))
+        return torch.cat(idxs).to(feats[0].device), torch.cat(feats)
 
-    def refresh(self, runner) -> None:
-        """Extract, cluster, broadcast and reset (see the class doc)."""
-        start = time.time()
-        epoch = runner.epoch
-        dataset = runner.train_dataloader.dataset
-        model = _unwrap(runner.model)
-        head = model.head
-        features = self.extract_features(runner)
-        num = features.shape[0]
-        warmup = epoch < self.warmup_epochs
-        self.check_finite(features, runner, warmup)
+    def _cluster_on_rank0(self, features: torch.Tensor, dataset):
+        """Step 3: labels and summary of the label generator on rank 0;
+        ``(None, {})`` on the other ranks."""
+        if get_rank() != 0:
+            return None, {}
+        camids = _dataset_array(dataset, 'get_camids', 'camid')
+        labels, summary = self.label_generator(
+            features.float().cpu().numpy(), camids)
+        return np.asarray(labels, dtype=np.int64), summary
 
-        if warmup:
-            labels = np.arange(num, dtype=np.int64)
-            summary = dict(num_samples=num, num_clusters=num, num_outliers=0,
-                           num_removed_clusters=0, warmup=True)
-        else:
-            labels, summary = self._cluster(features, dataset)
-            if summary.get('num_clusters', 0) == 0:
-                why = self.no_cluster_message(summary, num, epoch, dataset)
-                if self.labels is None or self._last_was_warmup:
-                    raise RuntimeError(why)
-                runner.logger.warning(
-                    f'{why}. Keeping the previous pseudo labels')
-                labels = self.labels
-                summary = dict(self.summary, kept_previous=True)
+    @staticmethod
+    def _broadcast(labels: Optional[np.ndarray],
+                   summary: dict) -> Tuple[np.ndarray, dict]:
+        """Step 4: rank 0's labels and summary on every rank."""
+        return broadcast_array(labels), broadcast_object(summary)
 
-        head.warmup = warmup
-        head.reset(features, torch.as_tensor(labels, device=features.device))
+    def _previous_labels(self, runner, summary: dict,
+                         num: int) -> Tuple[np.ndarray, dict]:
+        """No cluster left: keep the previous labels (with a warning), or
+        raise when there are none yet (or only the warm-up's)."""
+        why = self.no_cluster_message(summary, num, runner.epoch,
+                                      runner.train_dataloader.dataset)
+        if self.labels is None or self._last_was_warmup:
+            raise RuntimeError(why)
+        runner.logger.warning(f'{why}. Keeping the previous pseudo labels')
+        return self.labels, dict(self.summary, kept_previous=True)
+
+    def _reset_head_and_sampler(self, runner, features: torch.Tensor,
+                                labels: np.ndarray, warmup: bool) -> None:
+        """Step 5: refill the head's memories and label buffer, give the
+        sampler the labels, and keep them for checkpoints."""
+        _unwrap(runner.model).head.reset(
+            features,
+            torch.as_tensor(labels, device=features.device),
+            warmup=warmup)
         sampler = runner.train_dataloader.sampler
         if hasattr(sampler, 'set_labels'):
             sampler.set_labels(labels)
-        self.labels = labels
-        self.summary = summary
-        self._last_was_warmup = warmup
+        self.labels, self._last_was_warmup = labels, warmup
 
-        if not warmup and self.log_gt_metrics:
-            summary.update(self._gt_metrics(dataset, labels))
-        summary['time'] = round(time.time() - start, 2)
-        self._log(runner, summary)
+    @staticmethod
+    def _gt_metrics(dataset, labels: np.ndarray) -> dict:
+        """``gt_nmi``, ``gt_ari``, ``gt_pair_*`` against the dataset's
+        ``pid``; empty when it has none."""
+        pids = _dataset_array(dataset, 'get_pids', 'pid')
+        if (pids < 0).all():
+            return {}
+        return {
+            f'gt_{key}': value
+            for key, value in clustering_agreement(pids, labels).items()
+        }
 
     @staticmethod
     def check_finite(features: torch.Tensor, runner, warmup: bool) -> None:
         """Refuse non-finite (NaN / inf) train features before clustering.
 
-        Non-finite features come from non-finite weights (a diverging run);
-        clustering them fails far from the cause (scipy's ``negative axis
-        1 index: -1``) and, during warm-up, nothing would fail at all.
-
-        Args:
-            features (Tensor): (N, D) extracted features.
-            runner (Runner): Gives the epoch and the model (whose parameters
-                and buffers holding NaN / inf are named in the message).
-            warmup (bool): Whether this is a warm-up refresh (named in the
-                message).
+        They come from non-finite weights (a diverging run); clustering
+        them fails far from the cause (scipy's ``negative axis 1 index:
+        -1``) and, during warm-up, nothing would fail at all.
 
         Raises:
-            FloatingPointError: Some rows are not finite; the message names
-                the epoch, how many rows and the first non-finite
-                parameters.
+            FloatingPointError: Naming the epoch, how many rows and the
+                first non-finite parameters / buffers of the model.
         """
         bad_rows = int((~torch.isfinite(features)).any(dim=1).sum().item())
         if bad_rows == 0:
@@ -439,12 +387,37 @@ class PseudoLabelHook(Hook):
             '(optim_wrapper.clip_grad) or resume from an earlier '
             'checkpoint')
 
-    # ------------------------------------------------------- checkpoints
+    def no_cluster_message(self, summary: dict, num: int, epoch: int,
+                           dataset) -> str:
+        """Why no pseudo-label cluster is left among the ``num`` samples
+        of ``dataset`` at ``epoch``, and what to change (see
+        :func:`jclreid.clustering.label_generator.no_cluster_advice`)."""
+        advice = no_cluster_advice(
+            summary, getattr(self.label_generator, 'clusterer', None),
+            _dataset_array(dataset, 'get_camids', 'camid'))
+        return (f'PseudoLabelHook: no pseudo-label cluster among {num} '
+                f'training samples at epoch {epoch}: {advice}')
+
+    @staticmethod
+    def _log(runner, summary: dict) -> None:
+        """Log the summary as text and write its numbers to the visualizer
+        backends (``vis_data/scalars.json`` by default) at the epoch."""
+        parts, scalars = [], {}
+        for key, value in summary.items():
+            if isinstance(value, float):
+                parts.append(f'{key}: {value:.4f}')
+            else:
+                parts.append(f'{key}: {value}')
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                scalars[f'pseudo_label/{key}'] = float(value)
+        runner.logger.info(f'Epoch {runner.epoch} pseudo labels: ' +
+                           ', '.join(parts))
+        runner.visualizer.add_scalars(scalars, step=runner.epoch)
+
+    # ----------------------------------------------------------- checkpoints
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store the current pseudo labels in ``checkpoint['pseudo_labels']``
-        (plain tensor / bool / dict: loadable with ``weights_only=True``),
-        so that a resumed run that finds no cluster keeps them as the
-        uninterrupted run does."""
+        (plain tensor / bool / dict: loadable with ``weights_only=True``)."""
         if self.labels is None:
             return
         checkpoint[PSEUDO_LABELS_KEY] = dict(
@@ -453,22 +426,20 @@ class PseudoLabelHook(Hook):
             summary=_plain(self.summary))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keep the stored pseudo labels; they are taken over in
-        ``before_train`` only when the run resumes from this checkpoint."""
+        """Keep the stored pseudo labels; ``before_train`` takes them over
+        only when the run resumes from this checkpoint."""
         meta = checkpoint.get('meta') or {}
         self._loaded_state = ((meta.get('epoch'), meta.get('iter')),
                               checkpoint.get(PSEUDO_LABELS_KEY))
 
     def _restore_labels(self, runner) -> None:
-        loaded = getattr(self, '_loaded_state', None)
-        self._loaded_state = None
+        loaded, self._loaded_state = self._loaded_state, None
         if loaded is None:
             return
         key, state = loaded
-        if key != (runner.epoch, runner.iter) or runner.iter == 0:
-            return  # load_from: a new run
-        if not state:
-            return
+        if key != (runner.epoch, runner.iter) or runner.iter == 0 or (
+                not state):
+            return  # load_from (a new run) or nothing stored
         labels = state.get('labels')
         num = len(runner.train_dataloader.dataset)
         if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or (
@@ -487,113 +458,3 @@ class PseudoLabelHook(Hook):
         runner.logger.info(
             'PseudoLabelHook: restored the pseudo labels of epoch '
             f'{key[0]} from the checkpoint')
-
-    def no_cluster_message(self, summary: dict, num: int, epoch: int,
-                           dataset) -> str:
-        """Why no pseudo-label cluster is left, and what to change.
-
-        Tells apart a clusterer that found nothing (raise ``eps``, lower
-        ``min_samples``) from filters that removed every cluster it found
-        (named with the count each removed; for ``CameraAwareFilter``:
-        ``min_cameras`` and the train set's camera ids).
-
-        Args:
-            summary (dict): The label generator's summary
-                (``num_clusters_found``, ``removed_by_filter``; a custom
-                generator without them gets the clusterer advice).
-            num (int): Number of training samples.
-            epoch (int): The epoch.
-            dataset: The train set (its camera ids are counted).
-
-        Returns:
-            str: The message.
-        """
-        clusterer = getattr(self.label_generator, 'clusterer', None)
-        name = ('the clusterer' if clusterer is None else
-                f'the clusterer {_describe(clusterer)}')
-        found = summary.get('num_clusters_found')
-        head = (f'PseudoLabelHook: no pseudo-label cluster among {num} '
-                f'training samples at epoch {epoch}')
-        if not found:
-            return (f'{head}: {name} found no cluster; increase its `eps` '
-                    '(label_generator.clusterer.eps) or lower `min_samples`'
-                    ' in the config')
-        removed_by = summary.get('removed_by_filter') or {}
-        culprits = ', '.join(f'{k} removed {v}'
-                             for k, v in removed_by.items() if v)
-        msg = (f'{head}: {name} found {found} clusters, but the filters '
-               f'removed all of them ({culprits or "no count reported"}); '
-               'raising eps will not help.')
-        if any(k.startswith('CameraAwareFilter') and v
-               for k, v in removed_by.items()):
-            cams = np.unique(_dataset_array(dataset, 'get_camids', 'camid'))
-            msg += (
-                ' CameraAwareFilter keeps only clusters whose images come '
-                'from at least `min_cameras` cameras, and no cluster did; '
-                f'the train set has {cams.size} camera ids '
-                f'({cams[:10].tolist()}{"..." if cams.size > 10 else ""}). '
-                'Check that the camera ids are right (e.g. the camera part '
-                'of the dataset\'s file-name pattern), lower `min_cameras` '
-                '(label_generator.filters; 1 keeps every cluster), or add '
-                '`warmup_epochs` so that the features stop grouping images '
-                'by camera before the first clustering')
-        else:
-            msg += ' Loosen or remove that filter (label_generator.filters)'
-        return msg
-
-    def _cluster(self, features: torch.Tensor, dataset):
-        labels = None
-        summary: dict = {}
-        if get_rank() == 0:
-            camids = _dataset_array(dataset, 'get_camids', 'camid')
-            labels, summary = self.label_generator(
-                features.float().cpu().numpy(), camids)
-            labels = np.asarray(labels, dtype=np.int64)
-        if get_world_size() > 1:
-            labels = broadcast_array(labels, src=0)
-            summary = self._broadcast_summary(summary)
-        return labels, summary
-
-    @staticmethod
-    def _broadcast_summary(summary: dict) -> dict:
-        from mmengine.dist import broadcast_object_list
-        obj = [summary]
-        broadcast_object_list(obj, src=0)
-        return obj[0]
-
-    @staticmethod
-    def _gt_metrics(dataset, labels: np.ndarray) -> dict:
-        from sklearn.metrics import (adjusted_rand_score,
-                                     normalized_mutual_info_score)
-
-        from jclreid.evaluation.functional import pairwise_precision_recall
-        pids = _dataset_array(dataset, 'get_pids', 'pid')
-        if (pids < 0).all():
-            return {}
-        # Outliers are singletons for NMI / ARI.
-        pred = labels.copy()
-        out = pred < 0
-        pred[out] = pred.max(initial=-1) + 1 + np.arange(out.sum())
-        precision, recall, fscore = pairwise_precision_recall(pids, labels)
-        return dict(
-            gt_nmi=float(normalized_mutual_info_score(pids, pred)),
-            gt_ari=float(adjusted_rand_score(pids, pred)),
-            gt_pair_precision=float(precision),
-            gt_pair_recall=float(recall),
-            gt_pair_fscore=float(fscore))
-
-    @staticmethod
-    def _log(runner, summary: dict) -> None:
-        """Log the summary as text and write its numbers to the visualizer
-        backends (``vis_data/scalars.json`` by default) at the epoch."""
-        parts, scalars = [], {}
-        for key, value in summary.items():
-            if isinstance(value, float):
-                parts.append(f'{key}: {value:.4f}')
-            else:
-                parts.append(f'{key}: {value}')
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                scalars[f'pseudo_label/{key}'] = float(value)
-        runner.logger.info(f'Epoch {runner.epoch} pseudo labels: ' +
-                           ', '.join(parts))
-        runner.visualizer.add_scalars(scalars, step=runner.epoch)

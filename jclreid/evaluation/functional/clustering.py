@@ -126,3 +126,48 @@ def pairwise_precision_recall(
     fscore = (2 * precision * recall / (precision + recall) if precision +
               recall > 0 else 0.0)
     return float(precision), float(recall), float(fscore)
+
+
+def outliers_as_singletons(labels, ignore_label: int = -1) -> np.ndarray:
+    """Give every sample labelled ``ignore_label`` (a DBSCAN outlier) a
+    cluster of its own, numbered after the largest label.
+
+    Args:
+        labels (array-like): (N, ) int cluster labels.
+        ignore_label (int): The outlier label. Defaults to -1.
+
+    Returns:
+        np.ndarray: (N, ) int64 labels without ``ignore_label``.
+    """
+    out = np.array(to_numpy(labels), dtype=np.int64)
+    outlier = out == ignore_label
+    out[outlier] = (out[~outlier].max(initial=-1) + 1 +
+                    np.arange(outlier.sum()))
+    return out
+
+
+def clustering_agreement(y_true, y_pred, ignore_label: int = -1) -> dict:
+    """Agreement of a clustering (pseudo labels) with the ground truth.
+
+    Outliers (``ignore_label``) are singletons for NMI and ARI (see
+    :func:`outliers_as_singletons`) and form no predicted pair for the
+    pairwise scores (see :func:`pairwise_precision_recall`).
+
+    Args:
+        y_true (array-like): (N, ) ground-truth labels.
+        y_pred (array-like): (N, ) cluster labels.
+        ignore_label (int): Outlier label of ``y_pred``. Defaults to -1.
+
+    Returns:
+        dict: ``nmi``, ``ari``, ``pair_precision``, ``pair_recall`` and
+        ``pair_fscore`` (floats).
+    """
+    singletons = outliers_as_singletons(y_pred, ignore_label)
+    precision, recall, fscore = pairwise_precision_recall(
+        y_true, y_pred, ignore_label=ignore_label)
+    return dict(
+        nmi=nmi(y_true, singletons),
+        ari=ari(y_true, singletons),
+        pair_precision=precision,
+        pair_recall=recall,
+        pair_fscore=fscore)

@@ -6,14 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from jclreid.registry import MODELS
+from jclreid.registry import MODELS, build_if_config
 from jclreid.utils.dist import all_gather_cat
-
-
-def _build(cfg: Union[dict, nn.Module], **default_args) -> nn.Module:
-    if isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg, default_args=default_args or None)
 
 
 @MODELS.register_module()
@@ -35,9 +29,11 @@ class JCLHead(BaseModule):
         init_cfg (dict, optional): Initialisation config.
 
     Attributes:
-        warmup (bool): When True, only the instance loss is computed (every
-            sample is its own pseudo identity during warm-up) and the
-            cluster memory is not used.
+        warmup (bool): Set by :meth:`reset`. When True, only the instance
+            loss is computed (every sample is its own pseudo identity during
+            warm-up) and the cluster memory is not used. Not saved in
+            checkpoints (nor are the memories and the label buffer): the
+            hook resets the head before the first epoch of a resumed run.
     """
 
     def __init__(self,
@@ -51,9 +47,11 @@ class JCLHead(BaseModule):
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.feat_dim = feat_dim
-        self.cluster_memory = _build(cluster_memory, feat_dim=feat_dim)
-        self.instance_memory = _build(instance_memory, feat_dim=feat_dim)
-        self.loss_module = _build(loss)
+        self.cluster_memory = build_if_config(
+            cluster_memory, MODELS, feat_dim=feat_dim)
+        self.instance_memory = build_if_config(
+            instance_memory, MODELS, feat_dim=feat_dim)
+        self.loss_module = build_if_config(loss, MODELS)
         self.register_buffer(
             'labels', torch.zeros(0, dtype=torch.long), persistent=False)
         self.warmup = False
@@ -64,7 +62,10 @@ class JCLHead(BaseModule):
         return self.labels.numel() > 0
 
     @torch.no_grad()
-    def reset(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+    def reset(self,
+              features: torch.Tensor,
+              labels: torch.Tensor,
+              warmup: bool = False) -> None:
         """Refill the memories and the label buffer.
 
         Args:
@@ -72,6 +73,10 @@ class JCLHead(BaseModule):
                 ordered by ``sample_idx``.
             labels (Tensor): (N, ) int pseudo labels in ``0..C-1``, ``-1``
                 for outliers.
+            warmup (bool): Whether the labels are the warm-up's (one pseudo
+                identity per sample): until the next reset only the
+                instance loss is trained and the cluster memory is not
+                refilled. Defaults to False.
         """
         labels = torch.as_tensor(labels).long().to(features.device)
         if features.shape[0] != labels.shape[0]:
@@ -87,6 +92,7 @@ class JCLHead(BaseModule):
                     'JCLHead.reset: pseudo labels must be contiguous 0..C-1 '
                     f'(got {present.numel()} distinct labels up to '
                     f'{num_clusters - 1})')
+        self.warmup = bool(warmup)
         device = self.labels.device
         if not self.warmup or num_clusters == 0:
             centroids = feats.new_zeros((num_clusters, feats.shape[1]))
