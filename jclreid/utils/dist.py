@@ -8,6 +8,13 @@ import numpy as np
 import torch
 from mmengine.dist import (all_gather, broadcast, broadcast_object_list,
                            get_rank, get_world_size)
+from mmengine.model import is_model_wrapper
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a distributed wrapper (DDP, FSDP...), else the
+    model itself."""
+    return model.module if is_model_wrapper(model) else model
 
 
 def all_gather_cat(tensor: torch.Tensor) -> torch.Tensor:

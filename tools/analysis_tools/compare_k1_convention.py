@@ -25,7 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from jclreid.clustering import DBSCANClusterer, jaccard_distance
-from jclreid.evaluation.functional.clustering import ari, nmi
+from jclreid.evaluation.functional.clustering import (
+    ari, nmi, outliers_as_singletons)
 
 CONVENTIONS = ('zhong', 'cluster_contrast')
 
@@ -98,14 +99,6 @@ def _values(dist: sp.csr_matrix, rows, cols) -> np.ndarray:
     return np.asarray(shifted[rows, cols]).ravel() + 1.0
 
 
-def _singletons(labels: np.ndarray) -> np.ndarray:
-    """Outliers (-1) become clusters of their own."""
-    labels = labels.copy()
-    out = labels < 0
-    labels[out] = labels.max(initial=-1) + 1 + np.arange(out.sum())
-    return labels
-
-
 def main():
     args = parse_args()
     start = time.time()
@@ -147,9 +140,9 @@ def main():
         num_clusters = len(np.unique(lab[lab >= 0]))
         print(f'  {conv:>16}: {num_clusters} clusters, '
               f'{int((lab < 0).sum())} outliers; vs ground truth '
-              f'ARI {ari(pids, _singletons(lab)):.4f} '
-              f'NMI {nmi(pids, _singletons(lab)):.4f}')
-    la, lb = (_singletons(labels[c]) for c in CONVENTIONS)
+              f'ARI {ari(pids, outliers_as_singletons(lab)):.4f} '
+              f'NMI {nmi(pids, outliers_as_singletons(lab)):.4f}')
+    la, lb = (outliers_as_singletons(labels[c]) for c in CONVENTIONS)
     print(f'  ARI(zhong, cluster_contrast) = {ari(la, lb):.4f}')
     print(f'total {time.time() - start:.1f}s')
 

@@ -7,18 +7,14 @@ import numpy as np
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
 from jclreid.registry import HOOKS
+from jclreid.utils.dist import unwrap_model
 
 ADVICE = ('lower the learning rate (optim_wrapper.optimizer.lr), add '
           'gradient clipping (optim_wrapper.clip_grad=dict(max_norm=...)) or '
           'resume from an earlier checkpoint')
-
-
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def _fmt(value: torch.Tensor) -> str:
@@ -106,7 +102,7 @@ class NonFiniteCheckHook(Hook):
     def before_train(self, runner) -> None:
         """Wrap the model's ``parse_losses`` (the check) and, for
         ``action='skip'``, the optimizer wrapper's ``update_params``."""
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         original_parse = model.parse_losses
 
         def parse_losses(losses):

@@ -8,7 +8,6 @@ from mmcv.transforms import Compose
 from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset
 
 from jclreid.clustering.label_generator import no_cluster_advice
@@ -16,7 +15,7 @@ from jclreid.evaluation.functional.clustering import clustering_agreement
 from jclreid.registry import CLUSTERERS, HOOKS, build_if_config
 from jclreid.utils.dist import (broadcast_array, broadcast_buffers,
                                 broadcast_object, describe_global_batch,
-                                gather_by_index)
+                                gather_by_index, unwrap_model)
 
 #: The checkpoint's top-level key holding the current pseudo labels.
 PSEUDO_LABELS_KEY = 'pseudo_labels'
@@ -36,10 +35,6 @@ class _ExtractionDataset(Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         return self.pipeline(self.dataset.get_data_info(idx))
-
-
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def _dataset_array(dataset, getter: str, key: str) -> np.ndarray:
@@ -181,7 +176,7 @@ class PseudoLabelHook(Hook):
             raise ValueError(
                 f'train_dataloader.sampler.batch_size ({sampler_bs}) must '
                 f'equal train_dataloader.batch_size ({loader.batch_size})')
-        if not hasattr(getattr(_unwrap(runner.model), 'head', None), 'reset'):
+        if not hasattr(getattr(unwrap_model(runner.model), 'head', None), 'reset'):
             raise TypeError('PseudoLabelHook needs a model with a head that '
                             'has reset(features, labels, warmup), e.g. JCL + '
                             'JCLHead')
@@ -194,7 +189,7 @@ class PseudoLabelHook(Hook):
         epoch = runner.epoch
         due = (epoch < self.warmup_epochs
                or (epoch - self.warmup_epochs) % self.interval == 0)
-        if due or not _unwrap(runner.model).head.is_initialized:
+        if due or not unwrap_model(runner.model).head.is_initialized:
             self.refresh(runner)
 
     def before_val_epoch(self, runner) -> None:
@@ -210,7 +205,7 @@ class PseudoLabelHook(Hook):
     def sync_buffers(runner) -> None:
         """Broadcast the persistent buffers (BatchNorm running statistics)
         of the model from rank 0 to every rank; a no-op on one process."""
-        broadcast_buffers(_unwrap(runner.model), src=0, persistent_only=True)
+        broadcast_buffers(unwrap_model(runner.model), src=0, persistent_only=True)
 
     @staticmethod
     def resolve_pipeline(cfg) -> list:
@@ -277,7 +272,7 @@ class PseudoLabelHook(Hook):
         if self.pipeline is None:
             self.pipeline = self.resolve_pipeline(runner.cfg)
         self.sync_buffers(runner)
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         extract_set = _ExtractionDataset(runner.train_dataloader.dataset,
                                          self.pipeline)
         loader = DataLoader(
@@ -331,7 +326,7 @@ class PseudoLabelHook(Hook):
                                 labels: np.ndarray, warmup: bool) -> None:
         """Step 5: refill the head's memories and label buffer, give the
         sampler the labels, and keep them for checkpoints."""
-        _unwrap(runner.model).head.reset(
+        unwrap_model(runner.model).head.reset(
             features,
             torch.as_tensor(labels, device=features.device),
             warmup=warmup)
@@ -367,7 +362,7 @@ class PseudoLabelHook(Hook):
         bad_rows = int((~torch.isfinite(features)).any(dim=1).sum().item())
         if bad_rows == 0:
             return
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         bad = [
             name for name, value in list(model.named_parameters()) +
             list(model.named_buffers())
