@@ -7,13 +7,14 @@ into one temporary project folder (their paths differ), next to a link to
 the repository's ``configs/``, as if ``my_project/`` sat in the repository
 root. One subprocess (cwd = that folder, ``PYTHONPATH`` = that folder +
 the repository, so that the registrations of the examples never leak into
-the test process) runs a driver per page: it loads the page's config as
-``tools/train.py`` does (``register_all_modules``, then
-``Config.fromfile``, which runs ``custom_imports``), builds the components
-through the registries and runs them on small data. Each page's test
-checks its driver's result.
+the test process) runs the drivers, one or two per page: each loads a
+config of its page as ``tools/train.py`` does (``register_all_modules``,
+then ``Config.fromfile``, which runs ``custom_imports``), builds the
+components through the registries and runs them on small data. A test per
+driver checks its result.
 """
 import json
+import math
 import os
 import os.path as osp
 import re
@@ -113,7 +114,7 @@ PAGES = ('customize_models.md', 'customize_clustering.md',
 @pytest.fixture(scope='module')
 def page_results(tmp_path_factory):
     """The three pages' files in one project folder (their paths differ),
-    each page's driver run on them; name -> result."""
+    the drivers of the pages run on them; name -> result."""
     tmp_path = tmp_path_factory.mktemp('customize_docs')
     for page in PAGES:
         write_project(tmp_path, page)
@@ -121,8 +122,9 @@ def page_results(tmp_path_factory):
     os.symlink(osp.join(REPO, 'configs'), tmp_path / 'configs')
     return run_drivers(
         tmp_path,
-        dict(models=MODELS_DRIVER, clustering=CLUSTERING_DRIVER,
-             datasets=DATASETS_DRIVER)), tmp_path
+        dict(models=MODELS_DRIVER, neck_memory=NECK_MEMORY_DRIVER,
+             clustering=CLUSTERING_DRIVER, datasets=DATASETS_DRIVER,
+             metric=METRIC_DRIVER)), tmp_path
 
 
 def page_result(page_results, name: str) -> dict:
@@ -139,7 +141,9 @@ def test_extraction_finds_every_marked_block():
     expected = {
         'customize_models.md': {
             'my_project/tiny_cnn.py', 'my_project/weighted_loss.py',
-            'my_project/tiny_jcl_synthetic.py'
+            'my_project/tiny_jcl_synthetic.py', 'my_project/mlp_neck.py',
+            'my_project/running_mean_memory.py',
+            'my_project/tiny_jcl_mlp_neck.py'
         },
         'customize_clustering.md': {
             'my_project/my_clustering.py',
@@ -147,7 +151,8 @@ def test_extraction_finds_every_marked_block():
         },
         'customize_datasets.md': {
             'my_project/csv_reid.py', 'my_project/jcl_r18_csv.py',
-            'my_project/jcl_r18_folder.py'
+            'my_project/jcl_r18_folder.py', 'my_project/per_camera_map.py',
+            'my_project/jcl_r18_csv_percam.py'
         },
     }
     for page, paths in expected.items():
@@ -252,6 +257,195 @@ def test_customize_models_page(page_results):
     assert out['changed'] == out['num_params'] > 0
     assert set(out['warm_vars']) == {'loss', 'loss_instance'}
     assert out['same_as_reference'] and out['weighting_differs']
+
+
+# --------------------------------------------------- models: neck, memory
+NECK_MEMORY_DRIVER = """
+import json
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from jclreid.registry import MODELS
+from jclreid.structures import ReIDDataSample
+
+torch.manual_seed(0)
+cfg = Config.fromfile('my_project/tiny_jcl_mlp_neck.py')
+model = MODELS.build(cfg.model)
+optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+n = 16
+data = dict(
+    inputs=[torch.randint(0, 256, (3, 64, 32), dtype=torch.uint8)
+            for _ in range(n)],
+    data_samples=[ReIDDataSample(metainfo=dict(sample_idx=i))
+                  for i in range(n)])
+inputs = model.data_preprocessor(data, False)['inputs']
+
+# The whole model in eval mode, as feature extraction runs it.
+model.eval()
+with torch.no_grad():
+    feats = model(inputs, mode='tensor')
+    maps = model.backbone(inputs)
+    raw = model.neck(maps)
+    bare = model.neck(maps[-1])
+    single = model(inputs[:1], mode='tensor')
+    preds = model(inputs[:3], [ReIDDataSample() for _ in range(3)],
+                  mode='predict')
+norms = feats.norm(dim=1)
+
+# A training step of the whole model: 4 clusters, sample 3 an outlier.
+labels = torch.tensor([0, 0, 0, -1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
+model.head.reset(feats, labels)
+mem = model.head.cluster_memory
+counts_reset = mem.counts.tolist()
+model.train()
+neck_before = [p.detach().clone() for p in model.neck.parameters()]
+log_vars = model.train_step(data, optim_wrapper)
+neck_changed = sum(not torch.equal(a, p.detach())
+                   for a, p in zip(neck_before, model.neck.parameters()))
+counts_step = mem.counts.tolist()
+centroid_norms = mem.features.norm(dim=1).tolist()
+# Warm-up: the cluster memory is neither refilled nor updated.
+model.head.reset(feats, torch.arange(n), warmup=True)
+warm_vars = model.train_step(data, optim_wrapper)
+counts_warm = mem.counts.tolist()
+rows_warm = mem.num_clusters
+
+# The update rule on a hand-made case through the head's loss.
+head, e = model.head, torch.eye(64)
+head.reset(torch.stack([e[0], e[0], e[1], e[1], e[2], e[1]]),
+           torch.tensor([0, 0, 1, 1, -1, 1]))
+old = head.cluster_memory.features
+hand = dict(counts0=head.cluster_memory.counts.tolist())
+loss1 = head.loss(torch.stack([e[3], e[3], e[5]]),
+                  [ReIDDataSample(metainfo=dict(sample_idx=i))
+                   for i in (0, 1, 4)])
+hand.update(
+    losses1=sorted(loss1),
+    step1=head.cluster_memory.features[:, :6].tolist(),
+    counts1=head.cluster_memory.counts.tolist(),
+    old_after=old[:, :6].tolist(),  # the tensor the loss read
+    instance0=head.instance_memory.features[0, :6].tolist())
+head.loss(torch.stack([e[4], e[4]]),
+          [ReIDDataSample(metainfo=dict(sample_idx=i)) for i in (0, 2)])
+hand.update(step2=head.cluster_memory.features[:, :6].tolist(),
+            counts2=head.cluster_memory.counts.tolist())
+# only outliers in the batch: nothing changes
+head.loss(e[6:7], [ReIDDataSample(metainfo=dict(sample_idx=4))])
+hand.update(step3=head.cluster_memory.features[:, :6].tolist(),
+            counts3=head.cluster_memory.counts.tolist())
+
+errors = []
+try:
+    MODELS.build(dict(type='RunningMeanClusterMemory', feat_dim=8,
+                      prior_weight=0))
+except ValueError as err:
+    errors.append(str(err))
+try:
+    head.cluster_memory.reset(torch.ones(3, 8))
+except ValueError as err:
+    errors.append(str(err))
+
+result = json.loads(json.dumps(dict(
+    neck=type(model.neck).__name__,
+    neck_module=type(model.neck).__module__,
+    pool=type(model.neck.pool).__name__,
+    memory=type(mem).__name__,
+    memory_module=type(mem).__module__,
+    instance_memory=type(model.head.instance_memory).__name__,
+    prior_weight=mem.prior_weight,
+    feat_dim=model.head.feat_dim,
+    map_shape=list(maps[-1].shape),
+    feat_shape=list(feats.shape),
+    norm_err=float((norms - 1).abs().max()),
+    raw_shape=list(raw.shape),
+    raw_norm_err=float((raw.norm(dim=1) - 1).abs().min()),
+    normalised_raw=bool(torch.allclose(F.normalize(raw, dim=1), feats,
+                                       atol=1e-5)),
+    bare_same=bool(torch.allclose(bare, raw)),
+    single_same=bool(torch.allclose(single[0], feats[0], atol=1e-5)),
+    pred_shapes=[list(s.pred_feature.shape) for s in preds],
+    log_vars={k: float(v) for k, v in log_vars.items()},
+    warm_vars={k: float(v) for k, v in warm_vars.items()},
+    neck_changed=neck_changed,
+    neck_params=len(neck_before),
+    counts_reset=counts_reset,
+    counts_step=counts_step,
+    centroid_norms=centroid_norms,
+    counts_warm=counts_warm,
+    rows_warm=rows_warm,
+    hand=hand,
+    errors=errors)))
+"""
+
+
+def _unit(vec):
+    norm = math.sqrt(sum(v * v for v in vec))
+    return [v / norm for v in vec]
+
+
+def test_customize_models_neck_and_memory(page_results):
+    out = page_result(page_results, 'neck_memory')
+    assert (out['neck'], out['neck_module']) == ('GeMMLPNeck',
+                                                  'my_project.mlp_neck')
+    assert out['pool'] == 'GeneralizedMeanPooling'
+    assert (out['memory'], out['memory_module']) == (
+        'RunningMeanClusterMemory', 'my_project.running_mean_memory')
+    assert out['instance_memory'] == 'InstanceMemory'  # the base's
+    assert out['prior_weight'] == 2.0
+    # neck: (B, 128, 8, 4) maps -> (B, 64), normalised by the model only
+    assert out['feat_dim'] == 64
+    assert out['map_shape'] == [16, 128, 8, 4]
+    assert out['feat_shape'] == out['raw_shape'] == [16, 64]
+    assert out['norm_err'] < 1e-5
+    assert out['raw_norm_err'] > 1e-2  # the neck itself does not normalise
+    assert out['normalised_raw'] and out['bare_same']
+    assert out['single_same']  # eval: a batch of one gives the same
+    assert out['pred_shapes'] == [[64]] * 3
+
+    log_vars = out['log_vars']
+    assert set(log_vars) == {'loss', 'loss_cluster', 'loss_instance'}
+    assert all(v == v and 0 < v < 1e4 for v in log_vars.values())
+    assert out['neck_changed'] == out['neck_params'] == 7  # p, 2 W, 2 BN
+    # n_k = prior 2 + the batch's members; the outlier is not counted
+    assert out['counts_reset'] == [2.0] * 4
+    assert out['counts_step'] == [5.0, 6.0, 6.0, 6.0]
+    assert out['centroid_norms'] == pytest.approx([1.0] * 4, abs=1e-5)
+    assert set(out['warm_vars']) == {'loss', 'loss_instance'}
+    assert out['counts_warm'] == out['counts_step']
+    assert out['rows_warm'] == 4
+
+    hand = out['hand']
+    r2, r5, r17 = math.sqrt(2), math.sqrt(5), math.sqrt(17)
+    assert hand['counts0'] == [2.0, 2.0]
+    assert hand['losses1'] == ['loss_cluster', 'loss_instance']
+    # c0 = normalise(2 e0 + e3 + e3); c1 has no sample, e5 is an outlier
+    assert hand['step1'][0] == pytest.approx([1 / r2, 0, 0, 1 / r2, 0, 0],
+                                             abs=1e-6)
+    assert hand['step1'][1] == pytest.approx([0, 1, 0, 0, 0, 0], abs=1e-6)
+    assert hand['counts1'] == [4.0, 2.0]
+    # the loss's tensor is not overwritten by the update
+    assert hand['old_after'] == [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]]
+    # the base's InstanceMemory: normalise(0.2 e0 + 0.8 e3)
+    assert hand['instance0'] == pytest.approx(
+        _unit([0.2, 0, 0, 0.8, 0, 0]), abs=1e-6)
+    # c0 = normalise(4 c0 + e4), c1 = normalise(2 e1 + e4)
+    assert hand['step2'][0] == pytest.approx(
+        [2 * r2 / r17, 0, 0, 2 * r2 / r17, 1 / r17, 0], abs=1e-6)
+    assert hand['step2'][1] == pytest.approx([0, 2 / r5, 0, 0, 1 / r5, 0],
+                                             abs=1e-6)
+    assert hand['counts2'] == [5.0, 3.0]
+    # a ClusterMemory (momentum 0.2, mode 'mean') would give c0 =
+    # normalise(0.2 e0 + 0.8 e3) at step 1: the rule differs
+    assert hand['step1'][0][0] != pytest.approx(
+        _unit([0.2, 0.8])[0], abs=1e-3)
+    assert hand['step3'] == hand['step2']
+    assert hand['counts3'] == hand['counts2']
+    bad_weight, bad_shape = out['errors']
+    assert 'prior_weight' in bad_weight
+    assert '(C, 64) centroids' in bad_shape and '(3, 8)' in bad_shape
 
 
 # ----------------------------------------------------------- clustering
@@ -565,3 +759,112 @@ def test_customize_datasets_page(page_results):
     assert folder['camids'] == [0, 3, 1]  # camid_offset=0
     assert folder['test_camids'] == [0, 2, 2]
     assert folder['test_query'] == [True, False, False]
+
+
+# --------------------------------------------------------- datasets: metric
+METRIC_DRIVER = """
+import json
+import math
+
+import torch
+from mmengine.config import Config
+from mmengine.evaluator import Evaluator
+
+from jclreid.registry import METRICS
+from jclreid.structures import ReIDDataSample
+
+cfg = Config.fromfile('my_project/jcl_r18_csv_percam.py')
+
+
+def sample(idx, angle, pid, camid, is_query):
+    t = math.radians(angle)
+    return ReIDDataSample(metainfo=dict(
+        sample_idx=idx, pid=pid, camid=camid,
+        is_query=is_query)).set_pred_feature(
+            torch.tensor([math.cos(t), math.sin(t)]))
+
+
+# The page's case plus two queries without a true match: pid 3 from
+# camera 1 (camera 1 keeps a valid query) and from camera 2 (its only one).
+queries = [(-10, 1, 0), (5, 2, 0), (75, 1, 1), (30, 3, 1), (150, 3, 2)]
+gallery = [(0, 1, 1), (20, 2, 0), (40, 1, 0), (60, 2, 1), (80, 0, 1),
+           (100, -1, 0), (120, 1, 2)]
+samples = [sample(i, *q, True) for i, q in enumerate(queries)]
+samples += [sample(len(queries) + i, *g, False)
+            for i, g in enumerate(gallery)]
+
+metric = METRICS.build(cfg.test_evaluator[1])
+metric.process(None, [s.to_dict() for s in samples[:4]])
+metric.process(None, [s.to_dict() for s in samples[4:]])
+direct = metric.compute_metrics(metric.results)
+shuffled = metric.compute_metrics(metric.results[::-1])
+record = metric.results[0]
+
+evaluator = Evaluator(cfg.test_evaluator)
+evaluator.process(samples[:7])
+evaluator.process(samples[7:])
+both = evaluator.evaluate(len(samples))
+euclidean = METRICS.build(dict(type='PerCameraMAP', metric='euclidean',
+                               prefix='eu'))
+euclidean.process(None, [s.to_dict() for s in samples])
+eu = euclidean.evaluate(len(samples))
+
+errors = []
+for subset in (samples[:5],                  # no gallery
+               samples[3:5] + samples[5:]):  # no query has a match
+    m = METRICS.build(dict(type='PerCameraMAP'))
+    m.process(None, [s.to_dict() for s in subset])
+    try:
+        m.compute_metrics(m.results)
+    except ValueError as err:
+        errors.append(str(err))
+
+result = json.loads(json.dumps(dict(
+    type=type(metric).__name__,
+    module=type(metric).__module__,
+    evaluator_types=[c['type'] for c in cfg.test_evaluator],
+    val_type=cfg.val_evaluator['type'],
+    record=sorted(record),
+    direct=direct,
+    shuffled=shuffled,
+    both=both,
+    eu=eu,
+    errors=errors)))
+"""
+
+
+def test_customize_datasets_metric(page_results):
+    out = page_result(page_results, 'metric')
+    assert (out['type'], out['module']) == ('PerCameraMAP',
+                                            'my_project.per_camera_map')
+    assert out['evaluator_types'] == ['ReIDMetric', 'PerCameraMAP']
+    assert out['val_type'] == 'ReIDMetric'
+    assert out['record'] == ['camid', 'feature', 'is_query', 'pid']
+    # By hand. Camera 0: query pid 1 ranks g0 (1st, a match), g1, g3, g4,
+    # g6 (5th, a match) once g2 (same camera) and g5 (junk) are removed:
+    # AP = (1/1 + 2/5) / 2 = 0.7; query pid 2 has its only match, g3, 3rd
+    # of g0, g2, g3, g4, g6: AP = 1/3. Camera 1: query pid 1 ranks g4, g3,
+    # g2 (3rd), g6 (4th), g1: AP = (1/3 + 2/4) / 2 = 5/12; the pid-3
+    # queries have no match (skipped), so camera 2 is left out.
+    cam0, cam1 = 100 * (0.7 + 1 / 3) / 2, 100 * 5 / 12
+    expected = dict(mAP_cam0=cam0, mAP_cam1=cam1,
+                    mAP_mean=(cam0 + cam1) / 2)
+    assert out['direct'] == pytest.approx(expected, abs=1e-4)
+    assert out['shuffled'] == pytest.approx(expected, abs=1e-4)
+    both = out['both']
+    assert {k for k in both if k.startswith('percam/')} == {
+        'percam/mAP_cam0', 'percam/mAP_cam1', 'percam/mAP_mean'
+    }
+    assert both['percam/mAP_mean'] == pytest.approx(expected['mAP_mean'],
+                                                    abs=1e-4)
+    # ReIDMetric's mAP is the mean over the 3 valid queries.
+    assert both['reid/mAP'] == pytest.approx((2 * cam0 + cam1) / 3,
+                                             abs=1e-4)
+    assert both['reid/mAP'] != pytest.approx(both['percam/mAP_mean'],
+                                             abs=1e-2)
+    # unit features: squared euclidean = 2 - 2 cos ranks alike
+    assert out['eu'] == pytest.approx(
+        {f'eu/{k}': v for k, v in expected.items()}, abs=1e-4)
+    no_gallery, no_match = out['errors']
+    assert 'query and gallery' in no_gallery
+    assert 'no query has a true match' in no_match
