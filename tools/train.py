@@ -13,6 +13,7 @@ strictly unless the config sets ``load_strict = False``.
 """
 import argparse
 import os
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
@@ -44,7 +45,14 @@ def parse_args():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic mixed precision training')
+        help='automatic mixed precision: the optim wrapper becomes '
+        "mmengine's AmpOptimWrapper (float16 autocast, dynamic loss "
+        'scaling); needs a CUDA (or NPU / MLU / MUSA) device')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels-last memory format for the model and its inputs '
+        '(sets the config field model.data_preprocessor.channels_last)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -77,6 +85,11 @@ def merge_args(cfg: Config, args) -> Config:
                              f'field optim_wrapper.type is {optim_wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.channels_last:
+        preprocessor = cfg.model.get('data_preprocessor') or dict(
+            type='ReIDDataPreprocessor')
+        preprocessor['channels_last'] = True
+        cfg.model.data_preprocessor = preprocessor
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -91,12 +104,41 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+#: Devices mmengine's AmpOptimWrapper trains on.
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+
+
+def check_amp_device(cfg: Config, device: Optional[str] = None) -> None:
+    """Refuse an ``AmpOptimWrapper`` config on a device mmengine's AMP
+    does not support (it asserts deep in the Runner otherwise).
+
+    Args:
+        cfg (Config): The merged config.
+        device (str, optional): Defaults to ``mmengine.device.get_device()``.
+
+    Raises:
+        SystemExit: Naming the device and what to do.
+    """
+    if cfg.get('optim_wrapper', {}).get('type') != 'AmpOptimWrapper':
+        return
+    if device is None:
+        from mmengine.device import get_device
+        device = get_device()
+    if device not in AMP_DEVICES:
+        raise SystemExit(
+            'AMP (--amp, optim_wrapper.type=AmpOptimWrapper) needs a CUDA, '
+            "NPU, MLU or MUSA device: mmengine's AmpOptimWrapper does not "
+            f'train on {device!r}, the device of this machine. Train without '
+            '--amp (optim_wrapper.type=OptimWrapper) here')
+
+
 def main():
     args = parse_args()
     # jclreid's modules, safe checkpoint loading, atomic checkpoint writes.
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
+    check_amp_device(cfg)
     apply_global_batch_size(cfg, launcher_world_size(args.launcher))
     setup_cpu_distributed(cfg, args.launcher)
     apply_num_threads(cfg)

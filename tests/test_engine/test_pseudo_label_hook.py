@@ -235,3 +235,39 @@ def test_refresh_schedule(monkeypatch):
     assert refreshed == [4]
     with pytest.raises(ValueError, match='interval'):
         PseudoLabelHook(pipeline=PIPE, interval=0)
+
+
+def test_extraction_in_inference_mode_then_a_train_step(tmp_path):
+    """The refresh extracts under torch.inference_mode; the memories it
+    fills are ordinary tensors, so the next training step (autograd
+    through the memories' similarities) works."""
+    runner = Runner.from_cfg(
+        tiny_cfg(tmp_path / 'i', tmp_path / 'data', eps=0.9))
+    runner.train()
+    hook = _hook(runner)
+    model = runner.model
+    modes = []
+    backbone_forward = model.backbone.forward
+
+    def spy(x):
+        modes.append(torch.is_inference_mode_enabled())
+        return backbone_forward(x)
+
+    model.backbone.forward = spy
+    features = hook.extract_features(runner)
+    assert modes and all(modes)
+    assert not features.is_inference()
+    hook.refresh(runner)  # not warm-up: both memories refilled
+    head = model.head
+    assert not head.warmup
+    for tensor in (head.instance_memory.features,
+                   head.cluster_memory.features, head.labels):
+        assert not tensor.is_inference()
+    modes.clear()
+    batch = next(iter(runner.train_dataloader))
+    before = model.backbone.conv1.weight.detach().clone()
+    log_vars = model.train_step(batch, runner.optim_wrapper)
+    assert modes == [False]
+    assert {'loss_cluster', 'loss_instance'} <= set(log_vars)
+    assert torch.isfinite(log_vars['loss'])
+    assert not torch.equal(before, model.backbone.conv1.weight)

@@ -260,15 +260,23 @@ class PseudoLabelHook(Hook):
     @torch.no_grad()
     def extract_features(self, runner) -> torch.Tensor:
         """Steps 1 and 2: the (N, D) features of the whole train set in
-        ``sample_idx`` order, on every rank and the model's device."""
+        ``sample_idx`` order, on every rank and the model's device.
+
+        Ordinary tensors (not inference tensors), so that ``head.reset``
+        may keep them in the memories that later training steps use in
+        autograd."""
         indices, features = self._extract_shard(runner)
         return gather_by_index(indices, features,
                                len(runner.train_dataloader.dataset))
 
-    @torch.no_grad()
     def _extract_shard(self, runner) -> Tuple[torch.Tensor, torch.Tensor]:
         """Step 1: ``(sample_idx, features)`` of this rank's shard, in eval
-        mode, after :meth:`sync_buffers`."""
+        mode, after :meth:`sync_buffers`.
+
+        The forward passes run under ``torch.inference_mode``; the batches
+        are concatenated outside it, which makes ordinary tensors of them
+        (inference tensors cannot be saved for backward, nor changed in
+        place, outside inference mode)."""
         if self.pipeline is None:
             self.pipeline = self.resolve_pipeline(runner.cfg)
         self.sync_buffers(runner)
@@ -285,15 +293,17 @@ class PseudoLabelHook(Hook):
         model.eval()
         feats, idxs = [], []
         try:
-            for data in loader:
-                data = model.data_preprocessor(data, False)
-                feats.append(model(**data, mode='tensor'))
-                idxs.append(
-                    torch.as_tensor([s.sample_idx
-                                     for s in data['data_samples']]))
+            with torch.inference_mode():
+                for data in loader:
+                    data = model.data_preprocessor(data, False)
+                    feats.append(model(**data, mode='tensor'))
+                    idxs.append(
+                        torch.as_tensor(
+                            [s.sample_idx for s in data['data_samples']]))
         finally:
             model.train(was_training)
-        return torch.cat(idxs).to(feats[0].device), torch.cat(feats)
+        feats = torch.cat(feats)  # outside inference mode: a normal tensor
+        return torch.cat(idxs).to(feats.device), feats
 
     def _cluster_on_rank0(self, features: torch.Tensor, dataset):
         """Step 3: labels and summary of the label generator on rank 0;

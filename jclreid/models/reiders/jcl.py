@@ -22,7 +22,9 @@ class JCL(BaseModel):
         head (dict | nn.Module, optional): ``JCLHead``; needed for training
             only. Defaults to None.
         data_preprocessor (dict | nn.Module, optional): Defaults to
-            ``ReIDDataPreprocessor()``.
+            ``ReIDDataPreprocessor()``. With ``channels_last=True`` the
+            model's 4-D weights are converted to the channels-last memory
+            format here, once (loading weights later keeps the format).
         flip_test (bool): Average the features of the image and its
             horizontal flip in ``predict`` mode. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
@@ -44,6 +46,8 @@ class JCL(BaseModel):
         self.neck = build_if_config(neck, MODELS)
         self.head = build_if_config(head, MODELS)
         self.flip_test = flip_test
+        if getattr(self.data_preprocessor, 'channels_last', False):
+            self.to(memory_format=torch.channels_last)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) images -> (B, D) L2-normalised embeddings."""

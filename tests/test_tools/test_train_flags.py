@@ -1,0 +1,111 @@
+# Copyright (c) jclreid contributors. All rights reserved.
+"""tools/train.py --amp and --channels-last: the configs they build, the
+refusal of AMP on a device mmengine's AmpOptimWrapper does not support,
+and channels-last training computing what contiguous training does."""
+import importlib.util
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+from jclreid.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    tools = osp.join(ROOT, 'tools')
+    sys.path.insert(0, tools)  # tools/train.py imports config_loader
+    try:
+        spec = importlib.util.spec_from_file_location(
+            'train_tool', osp.join(tools, 'train.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(tools)
+
+
+def _cfg(tool, monkeypatch, *flags):
+    monkeypatch.setattr(sys, 'argv', ['train.py', CONFIG, *flags])
+    args = tool.parse_args()
+    return tool.merge_args(tool.load_config(CONFIG, None, None), args)
+
+
+def test_amp_selects_amp_optim_wrapper(train_tool, monkeypatch):
+    cfg = _cfg(train_tool, monkeypatch, '--amp')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert _cfg(train_tool, monkeypatch).optim_wrapper.type == 'OptimWrapper'
+    # AMP is refused, naming the device, where mmengine cannot train it.
+    for device in ('cpu', 'mps'):
+        with pytest.raises(SystemExit, match=f"'{device}'"):
+            train_tool.check_amp_device(cfg, device)
+    train_tool.check_amp_device(cfg, 'cuda')
+    train_tool.check_amp_device(_cfg(train_tool, monkeypatch), 'cpu')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='would train')
+def test_amp_on_cpu_stops_before_the_runner(train_tool, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        sys, 'argv',
+        ['train.py', CONFIG, '--amp', '--work-dir',
+         str(tmp_path)])
+    monkeypatch.setattr(train_tool.SafeCheckpointRunner, 'from_cfg',
+                        lambda cfg: pytest.fail('the runner was built'))
+    with pytest.raises(SystemExit, match="needs a CUDA.*'cpu'"):
+        train_tool.main()
+
+
+def test_channels_last_sets_the_data_preprocessor(train_tool, monkeypatch):
+    cfg = _cfg(train_tool, monkeypatch, '--channels-last')
+    pre = cfg.model.data_preprocessor
+    assert pre.channels_last is True
+    assert pre.type == 'ReIDDataPreprocessor' and len(pre.mean) == 3
+    assert 'channels_last' not in _cfg(train_tool,
+                                       monkeypatch).model.data_preprocessor
+
+
+def _model(channels_last):
+    """The r18 synthetic config's JCL (random initialisation)."""
+    from mmengine.config import Config
+    model = Config.fromfile(CONFIG).model
+    model.data_preprocessor.channels_last = channels_last
+    torch.manual_seed(0)
+    return MODELS.build(model)
+
+
+def test_channels_last_loss_equals_contiguous():
+    from jclreid.structures import ReIDDataSample
+    plain, nhwc = _model(False), _model(True)
+    nhwc.load_state_dict(plain.state_dict())
+    assert nhwc.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    assert plain.backbone.conv1.weight.is_contiguous()
+    gen = torch.Generator().manual_seed(1)
+    feats = torch.nn.functional.normalize(
+        torch.randn(16, 512, generator=gen), dim=1)
+    labels = torch.arange(16) % 4
+    batch = dict(
+        inputs=list(
+            torch.randint(
+                0, 256, (8, 3, 64, 32), generator=gen, dtype=torch.uint8)),
+        data_samples=[
+            ReIDDataSample(metainfo=dict(sample_idx=i)) for i in range(8)
+        ])
+    losses = []
+    for model in (plain, nhwc):
+        model.head.reset(feats, labels, warmup=False)
+        data = model.data_preprocessor(dict(batch), True)
+        assert data['inputs'].is_contiguous(
+            memory_format=(torch.channels_last if model is
+                           nhwc else torch.contiguous_format))
+        torch.manual_seed(2)  # the same WaveBlock stripes
+        losses.append(model(**data, mode='loss'))
+    assert set(losses[0]) == {'loss_cluster', 'loss_instance'}
+    for key, value in losses[0].items():
+        assert losses[1][key].item() == pytest.approx(value.item(), abs=1e-4)
