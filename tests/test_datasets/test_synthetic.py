@@ -118,3 +118,24 @@ def test_ensure_generated_writes_params_once(tmp_path):
     assert len(calls) == 1  # already there, same parameters
     with pytest.raises(ValueError, match='generated with'):
         ensure_generated(root, 'fake', fake, size=(4, 2), names=['a'], n=4)
+
+
+def test_ensure_generated_concurrent_runs_keep_the_first_copy(tmp_path):
+    """Two runs generating at the same time: the one finishing second
+    keeps the first one's copy instead of failing on a non-empty folder."""
+    from jclreid.datasets.synthetic.generate import ensure_generated
+    root = str(tmp_path / 'fake')
+
+    def fake(out, **kwargs):
+        open(os.path.join(out, 'x.txt'), 'w').close()
+        return dict(x=1)
+
+    def slow(out, **kwargs):
+        # The other run finishes while this one is still generating.
+        ensure_generated(root, 'fake', fake, n=3)
+        open(os.path.join(out, 'y.txt'), 'w').close()
+        return dict(x=1)
+
+    ensure_generated(root, 'fake', slow, n=3)
+    assert sorted(os.listdir(root)) == ['meta.json', 'x.txt']
+    assert os.listdir(tmp_path) == ['fake']  # no temporary folder left

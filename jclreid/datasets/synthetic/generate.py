@@ -57,9 +57,7 @@ def ensure_generated(data_root: str, generator: str,
                           encoding='utf-8') as f:
                     json.dump(dict(params=params, counts=counts), f,
                               indent=2, sort_keys=True)
-                if osp.isdir(data_root):
-                    os.rmdir(data_root)  # empty folder
-                os.replace(tmp, data_root)
+                _move_into_place(tmp, data_root, meta_path)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
@@ -74,3 +72,17 @@ def ensure_generated(data_root: str, generator: str,
             f'{data_root!r} holds synthetic data generated with {saved}, '
             f'but the config asks for {params}; point data_root to another '
             'folder or delete this one to regenerate it')
+
+
+def _move_into_place(tmp: str, data_root: str, meta_path: str) -> None:
+    """Rename the finished ``tmp`` folder to ``data_root``. When another
+    process (a second run started at the same time) has put its complete
+    copy there first, keep that one and remove ``tmp``."""
+    try:
+        if osp.isdir(data_root):
+            os.rmdir(data_root)  # empty folder
+        os.replace(tmp, data_root)
+    except OSError:
+        if not osp.isfile(meta_path):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
