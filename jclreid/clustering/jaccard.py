@@ -12,23 +12,14 @@ from .base import BaseDistance
 from .k_reciprocal import (NEIGHBOURHOODS, check_neighbourhood,
                            jaccard_sparse, k_reciprocal_encoding,
                            neighbourhood_sizes)
-from .knn import knn_search
+from .knn import INDEXES, knn_search, pair_dot, row_norms, self_first
 
 __all__ = ['NEIGHBOURHOODS', 'jaccard_distance', 'JaccardDistance']
 
-
-def _pair_cosine(feats: np.ndarray,
-                 rows: np.ndarray,
-                 cols: np.ndarray,
-                 chunk_size: int = 8192) -> np.ndarray:
-    """Dot products ``feats[rows[p]] . feats[cols[p]]`` for every pair p,
-    in chunks so that memory stays O(chunk_size * D)."""
-    out = np.empty(rows.size, dtype=np.float32)
-    for start in range(0, rows.size, chunk_size):
-        r = rows[start:start + chunk_size]
-        c = cols[start:start + chunk_size]
-        out[start:start + r.size] = np.einsum('ij,ij->i', feats[r], feats[c])
-    return out
+#: Largest feature array (bytes) of which :func:`jaccard_distance` keeps a
+#: normalised copy for the weights (faster than normalising each gathered
+#: row; larger sets do that, without the copy).
+_COPY_LIMIT = 1 << 30
 
 
 def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
@@ -36,14 +27,16 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
                      k2: int = 6,
                      backend: str = 'auto',
                      max_distance: Optional[float] = None,
-                     neighbourhood: str = 'zhong') -> sp.csr_matrix:
+                     neighbourhood: str = 'zhong',
+                     knn: Union[str, dict] = 'exact') -> sp.csr_matrix:
     """Sparse k-reciprocal Jaccard distance between all pairs of features.
 
     The k-reciprocal encoding and Jaccard distance of
     :mod:`jclreid.clustering.k_reciprocal` (the same code as the
     evaluation re-ranking, with its one expansion rule: a half set joins
     when it overlaps the main set by *more than* 2/3), with the clustering
-    choices: rank lists from an exact kNN search (itself first, faiss);
+    choices: rank lists from a kNN search (itself first; exact with
+    faiss by default, ``knn`` selects an approximate faiss index);
     weights ``exp(-d)`` of ``d = 2 - 2 cos`` of the L2-normalised features,
     normalised per row (``softmax(-d)`` over the expanded set; re-ranking
     instead uses squared distances divided by their row maximum); local
@@ -93,6 +86,12 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
         neighbourhood (str): ``'zhong'`` (self + ``k1`` neighbours) or
             ``'cluster_contrast'`` (``k1`` entries including self), see
             above. Defaults to ``'zhong'``.
+        knn (str | dict): The neighbour search: an ``index`` of
+            :func:`~jclreid.clustering.knn.knn_search` (``'exact'``,
+            ``'ivf'``, ``'hnsw'``), or a dict of its keyword arguments,
+            e.g. ``dict(index='ivf', nprobe=32)``. Approximate indexes
+            trade recall of the rank lists (hence some labels) for time
+            on large sets. Defaults to ``'exact'``.
 
     Returns:
         scipy.sparse.csr_matrix: (N, N) distances. An absent entry means
@@ -106,22 +105,38 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
     n = features.shape[0]
     main, half, qe_size = neighbourhood_sizes(k1, k2, n, neighbourhood)
     k_search = max(main, half, qe_size)
-    _, rank = knn_search(features, k_search, backend=backend)
+    knn_kwargs = _knn_kwargs(knn)
     # Each point must be its own first neighbour, even with duplicates.
-    for i in np.flatnonzero(rank[:, 0] != np.arange(n)):
-        others = rank[i][rank[i] != i]
-        rank[i] = np.concatenate([[i], others])[:k_search]
-
+    _, rank = self_first(*knn_search(features, k_search, backend=backend,
+                                     **knn_kwargs))
     feats = features.detach().cpu().float().numpy() if isinstance(
         features, torch.Tensor) else np.asarray(features, dtype=np.float32)
-    feats = feats / np.maximum(
-        np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    norms = row_norms(feats)
+    # The normalised copy when it is small; otherwise rows are divided as
+    # they are gathered (the same bits, slower).
+    unit = feats / norms[:, None] if feats.nbytes <= _COPY_LIMIT else None
 
     def pair_distance(rows, cols):  # d = 2 - 2 cos (float32)
-        return 2 - 2 * _pair_cosine(feats, rows, cols)
+        if unit is not None:
+            return 2 - 2 * pair_dot(unit, rows, cols)
+        return 2 - 2 * pair_dot(feats, rows, cols, norms)
 
     enc = k_reciprocal_encoding(rank, pair_distance, main, half, qe_size)
+    unit = None  # free the copy before the Jaccard step
     return jaccard_sparse(enc, max_distance)
+
+
+def _knn_kwargs(knn: Union[str, dict]) -> dict:
+    """``knn_search`` keyword arguments of a ``knn`` setting."""
+    kwargs = dict(index=knn) if isinstance(knn, str) else dict(knn)
+    if kwargs.get('index', 'exact') not in INDEXES:
+        raise ValueError(f'knn index must be one of {INDEXES}, got '
+                         f'{kwargs["index"]!r}')
+    unknown = set(kwargs) - {'index', 'nlist', 'nprobe', 'hnsw_m',
+                             'ef_search', 'ef_construction'}
+    if unknown:
+        raise ValueError(f'unknown knn settings {sorted(unknown)}')
+    return kwargs
 
 
 @CLUSTERERS.register_module()
@@ -139,18 +154,26 @@ class JaccardDistance(BaseDistance):
             ``eps=0.6`` was tuned); see :func:`jaccard_distance`. An
             ``eps`` tuned for one is not exact for the other.
             Defaults to ``'zhong'``.
+        knn (str | dict): The neighbour search, ``'exact'``, ``'ivf'``,
+            ``'hnsw'`` or a dict of
+            :func:`~jclreid.clustering.knn.knn_search` keyword arguments
+            (e.g. ``dict(index='ivf', nprobe=32)``); see
+            :func:`jaccard_distance`. Defaults to ``'exact'``.
     """
 
-    _repr_fields = ('k1', 'k2', 'backend', 'neighbourhood')
+    _repr_fields = ('k1', 'k2', 'backend', 'neighbourhood', 'knn')
 
     def __init__(self,
                  k1: int = 30,
                  k2: int = 6,
                  backend: str = 'auto',
-                 neighbourhood: str = 'zhong') -> None:
+                 neighbourhood: str = 'zhong',
+                 knn: Union[str, dict] = 'exact') -> None:
         check_neighbourhood(neighbourhood)
+        _knn_kwargs(knn)
         self.k1, self.k2, self.backend = k1, k2, backend
         self.neighbourhood = neighbourhood
+        self.knn = knn
 
     def __call__(self,
                  features: Union[np.ndarray, torch.Tensor],
@@ -167,4 +190,5 @@ class JaccardDistance(BaseDistance):
         """
         return jaccard_distance(
             features, self.k1, self.k2, self.backend,
-            max_distance=max_distance, neighbourhood=self.neighbourhood)
+            max_distance=max_distance, neighbourhood=self.neighbourhood,
+            knn=self.knn)

@@ -66,7 +66,7 @@ def test_matches_dense_reference(k1, k2):
     assert sparse.nnz >= 72
 
 
-def dense_reference_convention(x, k1, k2, neighbourhood):
+def dense_reference_convention(x, k1, k2, neighbourhood, rank=None):
     """Dense k-reciprocal Jaccard distance written from the two
     conventions' definitions.
 
@@ -81,9 +81,11 @@ def dense_reference_convention(x, k1, k2, neighbourhood):
     x = x / np.linalg.norm(x, axis=1, keepdims=True)
     n = len(x)
     d = 2 - 2 * x @ x.T
-    # Full rank lists, self first, ties by index (as the kNN index).
-    rank = [sorted(range(n), key=lambda j: (j != i, d[i, j], j))
-            for i in range(n)]
+    # Full rank lists, self first, ties by index (as the kNN index does
+    # but for exact ties), unless given.
+    if rank is None:
+        rank = [sorted(range(n), key=lambda j: (j != i, d[i, j], j))
+                for i in range(n)]
     # Rank-list entries (self included) of each kind of set.
     if neighbourhood == 'zhong':
         main, half, qe = k1 + 1, round(k1 / 2) + 1, k2
@@ -199,10 +201,10 @@ def test_distance_contract_and_repr():
     dist = JaccardDistance()
     assert isinstance(dist, BaseDistance)
     assert repr(dist) == ("JaccardDistance(k1=30, k2=6, backend='auto', "
-                          "neighbourhood='zhong')")
+                          "neighbourhood='zhong', knn='exact')")
     assert repr(JaccardDistance(k1=20, k2=1, backend='torch')) == (
         "JaccardDistance(k1=20, k2=1, backend='torch', "
-        "neighbourhood='zhong')")
+        "neighbourhood='zhong', knn='exact')")
 
 
 def test_tiny_set_neighbourhoods_hold_everything():
@@ -231,12 +233,79 @@ def test_sparse_memory_and_max_distance():
     assert (t != d).nnz == 0
 
 
-def test_knn_backends_agree():
-    x = np.random.RandomState(2).randn(50, 8).astype(np.float32)
-    s1, i1 = knn_search(x, 5, backend='faiss')
-    s2, i2 = knn_search(torch.from_numpy(x), 5, backend='torch')
-    np.testing.assert_array_equal(i1, i2)
-    np.testing.assert_allclose(s1, s2, atol=1e-5)
-    assert (i1[:, 0] == np.arange(50)).all()
-    with pytest.raises(ValueError, match='backend'):
-        knn_search(x, 3, backend='annoy')
+def test_duplicates_and_ties_match_dense_reference():
+    """Exact duplicates (each point must still come first in its own
+    list) and many tied distances. The kNN index orders exact ties its
+    own way: the reference takes the index's lists, with the point put
+    first."""
+    rng = np.random.RandomState(7)
+    x = rng.randint(0, 3, (70, 4)).astype(np.float32) + 0.5  # a lattice
+    x[40:50] = x[3]
+    for k1, k2 in ((6, 3), (10, 1)):
+        _, idx = knn_search(x, k1 + 1)
+        rank = [[p] + [j for j in idx[p] if j != p][:k1]
+                for p in range(70)]
+        assert sum(idx[p][0] != p for p in range(70)) > 0  # duplicates
+        np.testing.assert_allclose(
+            _densify(jaccard_distance(x, k1=k1, k2=k2)),
+            dense_reference_convention(x, k1, k2, 'zhong', rank), atol=1e-5)
+
+
+def test_knn_setting():
+    x = _sphere_blobs(300, num_blobs=6, dim=16, seed=2)
+    exact = jaccard_distance(x, k1=8, k2=3)
+    # Scanning every IVF cell is an exact search.
+    ivf = jaccard_distance(x, k1=8, k2=3,
+                           knn=dict(index='ivf', nlist=4, nprobe=4))
+    np.testing.assert_allclose(_densify(ivf), _densify(exact), atol=1e-6)
+    hnsw = JaccardDistance(k1=8, k2=3, knn='hnsw')
+    assert "knn='hnsw'" in repr(hnsw)
+    assert abs(_densify(hnsw(x)) - _densify(exact)).mean() < 1e-3
+    with pytest.raises(ValueError, match='knn index'):
+        JaccardDistance(knn='annoy')
+    with pytest.raises(ValueError, match='unknown knn'):
+        jaccard_distance(x, knn=dict(index='ivf', probes=3))
+
+
+def _reid_like(num_ids=30, per_id=12, num_cams=6, dim=64, seed=0):
+    """Identities in look-alike pairs, a camera bias shared by all, a
+    per identity-and-camera view, isotropic noise (unit rows)."""
+    rng = np.random.RandomState(seed)
+    looks = rng.randn(num_ids // 2, dim)
+    centres = looks.repeat(2, 0) + 0.7 * rng.randn(num_ids, dim)
+    pids = np.repeat(np.arange(num_ids), per_id)
+    cams = rng.randint(0, num_cams, pids.size)
+    cam_dirs = rng.randn(num_cams, dim)
+    views = rng.randn(num_ids, num_cams, dim)
+    x = (centres[pids] + 0.5 * cam_dirs[cams] + 0.5 * views[pids, cams] +
+         0.6 * rng.randn(pids.size, dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), pids, cams
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_label_generator_labels_equal_dense_formula(seed):
+    """The pseudo labels of the default recipe (k1=30, k2=6, DBSCAN
+    eps=0.6, min_samples=4, camera filter) on re-ID-like features are
+    those of the dense formula, label for label."""
+    from jclreid.clustering import LabelGenerator
+    from jclreid.clustering.dbscan import DBSCANClusterer
+    from jclreid.clustering.filters import CameraAwareFilter
+    x, pids, cams = _reid_like(seed=seed)
+    labels, summary = LabelGenerator()(x, cams)
+    dense = dense_reference_convention(x, 30, 6, 'zhong')
+    expected, _ = CameraAwareFilter()(DBSCANClusterer()(dense), cams)
+    np.testing.assert_array_equal(labels, expected)
+    assert summary['num_clusters'] > 5 and (labels >= 0).mean() > 0.5
+
+
+def test_large_sets_normalise_rows_as_gathered(monkeypatch):
+    """Above the copy limit the weights divide each gathered row by its
+    norm instead of normalising a copy: the same bits."""
+    import jclreid.clustering.jaccard as jaccard_module
+    x = 3 * _sphere_blobs(150, num_blobs=5, dim=12, seed=4)
+    copied = jaccard_distance(x, k1=8, k2=3)
+    monkeypatch.setattr(jaccard_module, '_COPY_LIMIT', 0)
+    gathered = jaccard_distance(x, k1=8, k2=3)
+    np.testing.assert_array_equal(gathered.indices, copied.indices)
+    np.testing.assert_array_equal(gathered.data, copied.data)

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from jclreid.clustering.k_reciprocal import (
     check_neighbourhood, expanded_sets, gaussian_encoding, jaccard_blocks,
     jaccard_sparse, k_reciprocal_encoding, neighbourhood_sizes,
-    query_expansion, reciprocal_mask)
+    query_expansion, rank_list_values, reciprocal_mask, reciprocal_sets)
 
 
 def random_ranks(n, seed, dim=4):
@@ -81,12 +81,75 @@ def test_check_neighbourhood():
 @pytest.mark.parametrize('size', [1, 3, 6])
 def test_reciprocal_mask(size):
     rank, _ = random_ranks(40, seed=size)
-    mask = reciprocal_mask(rank, size, budget=50)  # several chunks
+    mask = reciprocal_mask(rank, size)
     assert mask.shape == (40, size) and mask[:, 0].all()
     for p in range(40):
         assert set(rank[p, :size][mask[p]]) == recip_set(rank, p, size)
     if size > 1:
         assert not mask.all()  # some neighbours are not reciprocal
+
+
+def test_reciprocal_sets():
+    rank, _ = random_ranks(30, seed=4)
+    recip = reciprocal_sets(rank, 5)
+    assert recip.has_sorted_indices
+    for p in range(30):
+        members = recip.indices[recip.indptr[p]:recip.indptr[p + 1]]
+        assert set(members) == recip_set(rank, p, 5)
+        # data: 1 + the flat position in the first 5 rank-list entries.
+        pos = recip.data[recip.indptr[p]:recip.indptr[p + 1]] - 1 - p * 5
+        np.testing.assert_array_equal(rank[p, pos], members)
+
+
+def _lattice_ranks(n, seed):
+    """Rank lists of points on a coarse lattice, with duplicates: many
+    tied distances, ties broken by index (as the kNN index does)."""
+    rng = np.random.RandomState(seed)
+    x = rng.randint(0, 3, (n, 2)).astype(float)
+    dist = ((x[:, None] - x[None]) ** 2).sum(-1)
+    rank = np.array([sorted(range(n), key=lambda j: (j != i, dist[i, j], j))
+                     for i in range(n)])
+    return rank, dist
+
+
+@pytest.mark.parametrize('n,main,half,budget', [(1, 1, 1, 1 << 22),
+                                                (2, 2, 2, 1),
+                                                (5, 5, 3, 7),
+                                                (7, 7, 4, 1 << 22)])
+def test_expanded_sets_tiny(n, main, half, budget):
+    rank, _ = random_ranks(n, seed=n)
+    rows, cols = expanded_sets(rank, main, half, budget=budget)
+    got = [set(cols[rows == p]) for p in range(n)]
+    assert got == expanded_dense(rank, main, half)
+    if main == n:  # N <= k1: every point in every set
+        assert got == [set(range(n))] * n
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_expanded_sets_ties_and_duplicates(seed):
+    rank, _ = _lattice_ranks(40, seed)
+    for main, half in ((7, 4), (12, 6)):
+        rows, cols = expanded_sets(rank, main, half, budget=97)
+        assert [set(cols[rows == p])
+                for p in range(40)] == expanded_dense(rank, main, half)
+
+
+def test_rank_list_values():
+    rank, dist = random_ranks(20, seed=5)
+    rank = rank[:, :6]
+    values = np.take_along_axis(dist, rank, axis=1)
+    rows = np.repeat(np.arange(20), 20)
+    cols = np.tile(np.arange(20), 20)
+    got = rank_list_values(rank, values, rows, cols)
+    listed = np.zeros((20, 20), dtype=bool)
+    listed[np.arange(20)[:, None], rank] = True
+    np.testing.assert_array_equal(np.isnan(got), ~listed.ravel())
+    np.testing.assert_array_equal(got[listed.ravel()],
+                                  dist.ravel()[listed.ravel()])
+    assert rank_list_values(rank, values.astype(np.float32), rows,
+                            cols).dtype == np.float32
+    assert rank_list_values(rank, rank, rows[:3], cols[:3]).dtype == \
+        np.float64
 
 
 @pytest.mark.parametrize('main,half,seed', [(6, 4, 0), (8, 5, 1), (11, 6, 2),
@@ -204,3 +267,52 @@ def test_jaccard_sparse(max_distance):
     # The diagonal is stored as explicit zeros.
     np.testing.assert_allclose(got.diagonal(), 0, atol=1e-12)
     assert (coo.row == coo.col).sum() == 45
+
+
+@pytest.mark.parametrize('budget', [1, 40, 1 << 22])
+@pytest.mark.parametrize('max_distance', [None, 0.95, 1.0])
+def test_jaccard_sparse_blocks_symmetry_and_zeros(budget, max_distance):
+    """Any blocking gives the same result; d(p, g) and d(g, p) are the
+    same bits; identical rows are stored at an explicit distance 0."""
+    v = _random_encoding(30, seed=9, density=0.1)
+    v[7] = v[3]  # identical encodings: s = 1, distance exactly 0
+    expected = dense_jaccard(v, v)
+    got = jaccard_sparse(sp.csr_matrix(v), max_distance, budget=budget)
+    ref = jaccard_sparse(sp.csr_matrix(v), max_distance)
+    assert (got != ref).nnz == 0 and got.nnz == ref.nnz
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    dense = np.ones((30, 30))
+    coo = got.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    np.testing.assert_array_equal(dense, dense.T)  # bitwise symmetric
+    # Only pairs sharing a column (distance < 1) are ever stored.
+    if max_distance is None or max_distance >= 1:
+        keep = expected < 1
+    else:
+        keep = expected <= max_distance
+    stored = np.zeros((30, 30), dtype=bool)
+    stored[coo.row, coo.col] = True
+    np.testing.assert_array_equal(stored, keep)
+    np.testing.assert_allclose(coo.data, expected[coo.row, coo.col],
+                               atol=1e-12)
+    assert got[3, 7] == 0 and got[7, 3] == 0
+    assert {(3, 7), (7, 3)} <= set(zip(coo.row.tolist(), coo.col.tolist()))
+
+
+def test_jaccard_sparse_row_order_does_not_matter():
+    """Permuting the samples permutes the distances, bit for bit (the
+    min-sums are added in the order of the columns of each row)."""
+    v = _random_encoding(35, seed=11, density=0.08)
+    perm = np.random.RandomState(0).permutation(35)
+    got = jaccard_sparse(sp.csr_matrix(v)).toarray()
+    # Rows permuted, columns kept: same column order in every row.
+    moved = jaccard_sparse(sp.csr_matrix(v[perm])).toarray()
+    np.testing.assert_array_equal(moved, got[perm][:, perm])
+
+
+def test_jaccard_tiny():
+    one = sp.csr_matrix(np.ones((1, 1)))
+    got = jaccard_sparse(one)
+    assert got.shape == (1, 1) and got.nnz == 1 and got[0, 0] == 0
+    blocks = list(jaccard_blocks(one, one))
+    assert len(blocks) == 1 and blocks[0][2].shape == (1, 1)

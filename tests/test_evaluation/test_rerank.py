@@ -190,3 +190,42 @@ def test_negative_entries_ranked_by_their_squares():
         re_ranking(q_g, q_q, g_g, k1=6, k2=3),
         zhong_reference(q_g, q_q, g_g, 6, 3, 0.3),
         atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('n,rows,num_nn', [(2000, 40, 21), (100, 30, 21),
+                                           (130, 40, 5), (64 * 21, 10, 22),
+                                           (500, 50, 1), (700, 20, 700)])
+def test_nearest_equals_sorting(n, rows, num_nn):
+    """The rank lists of the scan (chunk-minimum bound, then a sort of the
+    entries below it) equal a full sort: itself first, then by value,
+    ties by index."""
+    from jclreid.evaluation.functional.rerank import _nearest
+    rng = np.random.RandomState(n + rows)
+    block = rng.rand(rows, n).astype(np.float32)
+    block[:, ::7] = block[:, 3:4]  # ties
+    block[:, 5] = 0  # a column at distance 0 from everything
+    kept = block.copy()
+    cols, flat = _nearest(block, num_nn, start=17)
+    np.testing.assert_array_equal(block, kept)  # left as it came
+    own = 17 + np.arange(rows)
+    for r in range(rows):
+        others = sorted((j for j in range(n) if j != own[r]),
+                        key=lambda j: (block[r, j], j))
+        assert list(cols[r]) == [own[r]] + others[:num_nn - 1]
+    np.testing.assert_array_equal(block.ravel()[flat],
+                                  np.take_along_axis(block, cols, axis=1))
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_equals_zhong_reference_many_columns(metric):
+    """Enough samples that the scan bounds its rank lists by chunk minima
+    (n // 64 >= k1 + 1)."""
+    q, g = clustered(11, 20, 330, dim=6)
+    _, (q_g, q_q, g_g) = blocks(q, g, metric)
+    expected = zhong_reference(q_g, q_q, g_g, 4, 3, 0.3)
+    np.testing.assert_allclose(
+        re_ranking(q_g, q_q, g_g, k1=4, k2=3, chunk_size=64), expected,
+        atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        re_ranking_features(q, g, metric, k1=4, k2=3, chunk_size=100),
+        expected, atol=1e-5, rtol=0)
