@@ -10,6 +10,11 @@ Checkpoints (``load_from``, ``--resume``, ``init_cfg`` weights) are loaded
 with ``torch.load(weights_only=True)``; a file that holds other objects is
 refused unless ``--trust-checkpoint``. ``load_from`` / ``--resume`` load
 strictly unless the config sets ``load_strict = False``.
+
+``--tensorboard`` appends mmengine's ``TensorboardVisBackend`` to
+``visualizer.vis_backends`` (events under
+``<work_dir>/<timestamp>/vis_data/``, next to the json logs); it needs the
+optional ``tensorboard`` package (``requirements/optional.txt``).
 """
 import argparse
 import os
@@ -54,6 +59,12 @@ def parse_args():
         help='channels-last memory format for the model and its inputs '
         '(sets the config field model.data_preprocessor.channels_last)')
     parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to TensorBoard: appends '
+        "dict(type='TensorboardVisBackend') to visualizer.vis_backends "
+        '(needs `pip install tensorboard`)')
+    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate with the total batch size')
@@ -96,11 +107,46 @@ def merge_args(cfg: Config, args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if getattr(args, 'tensorboard', False):
+        add_tensorboard(cfg)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
     cfg.launcher = args.launcher
+    return cfg
+
+
+#: The visualizer backend ``--tensorboard`` adds.
+TENSORBOARD_BACKEND = 'TensorboardVisBackend'
+
+
+def add_tensorboard(cfg: Config) -> Config:
+    """Append ``dict(type='TensorboardVisBackend')`` to
+    ``cfg.visualizer.vis_backends`` (once; a config without a visualizer
+    gets mmengine's ``Visualizer`` with the local and TensorBoard
+    backends).
+
+    Raises:
+        SystemExit: If ``torch.utils.tensorboard`` cannot be imported
+            (the ``tensorboard`` package is missing), saying how to
+            install it.
+    """
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError as err:
+        raise SystemExit(
+            '--tensorboard needs the tensorboard package, which is not '
+            f'importable here ({err}); install it with `pip install '
+            "tensorboard` (or `pip install -e '.[optional]'`), or train "
+            'without --tensorboard') from None
+    visualizer = cfg.get('visualizer') or dict(
+        type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == TENSORBOARD_BACKEND for b in backends):
+        backends.append(dict(type=TENSORBOARD_BACKEND))
+    visualizer['vis_backends'] = backends
+    cfg.visualizer = visualizer
     return cfg
 
 

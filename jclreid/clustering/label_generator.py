@@ -1,5 +1,6 @@
 # Copyright (c) jclreid contributors. All rights reserved.
-from typing import Optional, Sequence, Tuple, Union
+import time
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -57,6 +58,11 @@ class LabelGenerator:
         the ``num_removed_clusters`` of its info, or the drop in the
         number of clusters when the info has none) and ``size_min`` /
         ``size_median`` / ``size_max``.
+
+    Attributes:
+        stage_seconds (dict): Wall seconds of each stage of the last call,
+            in call order, keyed by the stage's class name (the distance,
+            the clusterer, each filter; repeated classes add up).
     """
 
     def __init__(self,
@@ -69,21 +75,34 @@ class LabelGenerator:
         self.distance = build_if_config(distance, CLUSTERERS)
         self.clusterer = build_if_config(clusterer, CLUSTERERS)
         self.filters = [build_if_config(f, CLUSTERERS) for f in filters]
+        self.stage_seconds: Dict[str, float] = {}
+
+    def _timed(self, stage, *args, **kwargs):
+        """``stage(*args, **kwargs)``, adding its wall seconds to
+        :attr:`stage_seconds` under the stage's class name."""
+        start = time.perf_counter()
+        out = stage(*args, **kwargs)
+        name = type(stage).__name__
+        self.stage_seconds[name] = self.stage_seconds.get(
+            name, 0.0) + time.perf_counter() - start
+        return out
 
     def __call__(self,
                  features,
                  camids: Optional[np.ndarray] = None
                  ) -> Tuple[np.ndarray, dict]:
-        dist = self.distance(
+        self.stage_seconds = {}
+        dist = self._timed(
+            self.distance,
             features,
             max_distance=getattr(self.clusterer, 'max_distance', None))
-        labels = relabel_contiguous(self.clusterer(dist))
+        labels = relabel_contiguous(self._timed(self.clusterer, dist))
         found = _num_clusters(labels)
         removed = 0
         removed_by: dict = {}
         for filt in self.filters:
             before = _num_clusters(labels)
-            labels, info = filt(labels, camids)
+            labels, info = self._timed(filt, labels, camids)
             labels = np.asarray(labels, dtype=np.int64)
             num = info.get('num_removed_clusters')
             num = before - _num_clusters(labels) if num is None else int(num)

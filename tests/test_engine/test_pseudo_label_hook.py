@@ -1,6 +1,7 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """PseudoLabelHook in a real mmengine Runner on a tiny synthetic dataset."""
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -115,6 +116,30 @@ def test_hook_refreshes_labels_and_memories(tmp_path):
         records = [json.loads(line) for line in f]
     logged = [r for r in records if 'pseudo_label/num_clusters' in r]
     assert [r['step'] for r in logged] == [0, 1]
+    # Progress of the extraction and the clustering stages' timings are in
+    # the log file, not only on the terminal.
+    log = glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]
+    with open(log) as f:
+        text = f.read()
+    # Batches of 16 (3 for the 47 train images): a progress line after
+    # every batch but the last (about ten lines per extraction), then the
+    # total; once per refresh (epochs 0 and 1).
+    assert n == 47
+    for done in (16, 32):
+        assert text.count(
+            f'Pseudo labels: extracting features {done}/{n} (') == 2
+    assert text.count(f'Pseudo labels: extracted features of {n} images '
+                      'in ') == 2
+    # The warm-up epoch does not cluster; epoch 1 does, stage by stage.
+    clustered = re.findall(
+        r'Pseudo labels: clustered (\d+) features in [\d.]+ s \((.*)\)',
+        text)
+    assert len(clustered) == 1 and clustered[0][0] == str(n)
+    stages = re.findall(r'(?:^|, )(.+?) \d+\.\d\d s(?=, |$)',
+                        clustered[0][1])
+    assert stages == [
+        'JaccardDistance', 'DBSCANClusterer', 'CameraAwareFilter'
+    ]
 
 
 def test_warmup_uses_every_sample(tmp_path):
@@ -271,3 +296,30 @@ def test_extraction_in_inference_mode_then_a_train_step(tmp_path):
     assert {'loss_cluster', 'loss_instance'} <= set(log_vars)
     assert torch.isfinite(log_vars['loss'])
     assert not torch.equal(before, model.backbone.conv1.weight)
+
+
+def test_label_generator_times_its_stages():
+    """``LabelGenerator.stage_seconds``: each stage of the last call, in
+    call order; timing leaves labels and summary unchanged."""
+    from jclreid.clustering import LabelGenerator
+    gen = LabelGenerator(
+        distance=dict(type='JaccardDistance', k1=6, k2=2),
+        clusterer=dict(type='DBSCANClusterer', eps=0.6, min_samples=2))
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(6, 16))
+    feats = (centres[np.arange(60) % 6] +
+             0.2 * rng.normal(size=(60, 16))).astype(np.float32)
+    camids = (np.arange(60) // 6) % 3  # every cluster spans 3 cameras
+    first = gen(feats, camids)
+    assert list(gen.stage_seconds) == [
+        'JaccardDistance', 'DBSCANClusterer', 'CameraAwareFilter'
+    ]
+    assert all(v >= 0 for v in gen.stage_seconds.values())
+    labels, summary = gen(feats, camids)
+    assert np.array_equal(labels, first[0]) and summary == first[1]
+    assert summary['num_clusters'] > 0
+
+
+def test_progress_interval_is_checked():
+    with pytest.raises(ValueError, match='progress_interval'):
+        PseudoLabelHook(pipeline=PIPE, progress_interval=0)

@@ -109,3 +109,57 @@ def test_channels_last_loss_equals_contiguous():
     assert set(losses[0]) == {'loss_cluster', 'loss_instance'}
     for key, value in losses[0].items():
         assert losses[1][key].item() == pytest.approx(value.item(), abs=1e-4)
+
+
+def test_tensorboard_appends_the_backend(train_tool, monkeypatch):
+    cfg = _cfg(train_tool, monkeypatch, '--tensorboard')
+    assert [b['type'] for b in cfg.visualizer.vis_backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend'
+    ]
+    assert [b['type'] for b in _cfg(train_tool, monkeypatch).visualizer
+            .vis_backends] == ['LocalVisBackend']
+    # Once only; a config without a visualizer gets both backends.
+    train_tool.add_tensorboard(cfg)
+    assert len(cfg.visualizer.vis_backends) == 2
+    from mmengine.config import Config
+    bare = train_tool.add_tensorboard(Config(dict()))
+    assert bare.visualizer.type == 'Visualizer'
+    assert [b['type'] for b in bare.visualizer.vis_backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend'
+    ]
+
+
+def test_tensorboard_missing_is_a_clear_error(train_tool, monkeypatch):
+    # None in sys.modules makes `import torch.utils.tensorboard` fail.
+    monkeypatch.setitem(sys.modules, 'torch.utils.tensorboard', None)
+    with pytest.raises(SystemExit, match='pip install tensorboard'):
+        _cfg(train_tool, monkeypatch, '--tensorboard')
+
+
+def test_tensorboard_run_writes_an_events_file(train_tool, tmp_path):
+    """A short run with the visualizer --tensorboard builds writes
+    TensorBoard events next to the json logs, with the logged scalars."""
+    pytest.importorskip('tensorboard')
+    import glob
+
+    from mmengine.config import Config
+    from mmengine.visualization import Visualizer
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+
+    from _toy_runner import toy_runner
+    cfg = train_tool.add_tensorboard(
+        Config(dict(visualizer=dict(
+            type='Visualizer', vis_backends=[dict(type='LocalVisBackend')]))))
+    runner = toy_runner(
+        tmp_path, max_epochs=2, visualizer=dict(cfg.visualizer),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)))
+    runner.train()
+    Visualizer.get_current_instance().close()
+    events = glob.glob(str(tmp_path / '*' / 'vis_data' / 'events.out.*'))
+    assert len(events) == 1
+    assert glob.glob(str(tmp_path / '*' / 'vis_data' / 'scalars.json'))
+    acc = EventAccumulator(events[0])
+    acc.Reload()
+    assert 'loss' in acc.Tags()['scalars']
+    assert len(acc.Scalars('loss')) == 4  # 2 epochs x 2 iterations
