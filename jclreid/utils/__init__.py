@@ -11,6 +11,7 @@ from .fileio import (AtomicLocalBackend, atomic_write,
                      register_atomic_local_backend)
 from .model_state import CheckpointMismatchError, load_model_state
 from .safe_globals import checkpoint_safe_globals
+from .safe_pickle import load_plain_pickle
 from .setup_env import (apply_global_batch_size, apply_num_threads,
                         launcher_world_size, register_all_modules,
                         setup_cpu_distributed)
@@ -23,5 +24,5 @@ __all__ = [
     'AtomicLocalBackend', 'apply_global_batch_size', 'launcher_world_size',
     'UnsafeCheckpointError', 'CheckpointMismatchError',
     'checkpoint_safe_globals', 'load_checkpoint_file', 'load_model_state',
-    'trust_checkpoints'
+    'trust_checkpoints', 'load_plain_pickle'
 ]

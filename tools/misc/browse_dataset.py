@@ -9,17 +9,15 @@ Example:
         --out work_dirs/browse.png --rows 8 --cols 8
 """
 import argparse
-import os
-import os.path as osp
 from collections import defaultdict
 
-import cv2
 import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from jclreid.registry import DATASETS
 from jclreid.utils import register_all_modules
+from jclreid.visualization import make_grid, save_png
 
 
 def parse_args():
@@ -75,31 +73,25 @@ def to_bgr(inputs) -> np.ndarray:
     return np.ascontiguousarray(img.transpose(1, 2, 0)).astype(np.uint8)
 
 
-def make_grid(dataset, chosen, cell_h: int) -> np.ndarray:
-    tiles = []
-    max_cols = max(len(p) for _, p in chosen)
+def draw_rows(dataset, chosen, cell_h: int) -> np.ndarray:
+    """One row per identity (or class): its label, then its augmented
+    images captioned with their camera."""
+    rows, captions = [], []
     cell_w = None
     for pid, picked in chosen:
-        row = []
+        row, caption = [], []
         for idx in picked:
             out = dataset[idx]
             img = to_bgr(out['inputs'])
             if cell_w is None:
                 cell_w = max(1, int(round(img.shape[1] * cell_h /
                                           img.shape[0])))
-            img = cv2.resize(img, (cell_w, cell_h),
-                             interpolation=cv2.INTER_NEAREST)
-            cam = out['data_samples'].get('camid', 0)
-            cv2.putText(img, f'c{cam}', (1, cell_h - 3),
-                        cv2.FONT_HERSHEY_PLAIN, 0.8, (0, 255, 255), 1)
             row.append(img)
-        while len(row) < max_cols:
-            row.append(np.zeros((cell_h, cell_w, 3), np.uint8))
-        label = np.full((cell_h, 48, 3), 255, np.uint8)
-        cv2.putText(label, str(pid), (2, cell_h // 2), cv2.FONT_HERSHEY_PLAIN,
-                    0.9, (0, 0, 0), 1)
-        tiles.append(np.concatenate([label] + row, axis=1))
-    return np.concatenate(tiles, axis=0)
+            caption.append(f"c{out['data_samples'].get('camid', 0)}")
+        rows.append(row)
+        captions.append(caption)
+        captions[-1][0] = f'id {pid}  ' + captions[-1][0]
+    return make_grid(rows, (cell_h, cell_w), captions=captions)
 
 
 def main():
@@ -121,11 +113,8 @@ def main():
                            'sample with a known identity or class')
     first = to_bgr(dataset[chosen[0][1][0]]['inputs'])
     cell_h = args.cell or max(first.shape[0] * 2, 32)
-    grid = make_grid(dataset, chosen, cell_h)
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    if not cv2.imwrite(args.out, grid):
-        raise OSError(f'could not write {args.out!r}')
+    grid = draw_rows(dataset, chosen, cell_h)
+    save_png(grid, args.out)
     print(f'wrote {args.out} ({len(chosen)} rows, {grid.shape[1]}x'
           f'{grid.shape[0]} px)')
 
