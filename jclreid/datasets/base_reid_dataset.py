@@ -158,9 +158,30 @@ class BaseReIDDataset(BaseDataset):
         return self._array('camid')
 
 
-def list_images(folder: str) -> List[str]:
-    """Sorted image file names (not paths) directly inside ``folder``."""
+def list_images(folder: str, recursive: bool = False) -> List[str]:
+    """Sorted image file names (not paths) directly inside ``folder``.
+
+    Args:
+        folder (str): The folder.
+        recursive (bool): Also list the images of its sub-folders (at any
+            depth; symbolic links to folders are not followed), as paths
+            relative to ``folder`` (e.g. ``'cam1/0001.jpg'``). Defaults to
+            False.
+
+    Returns:
+        list[str]: Names with an extension in :data:`IMG_EXTENSIONS` (any
+        case), sorted.
+    """
     import os
-    return sorted(f for f in os.listdir(folder)
-                  if f.lower().endswith(IMG_EXTENSIONS))
+    if not recursive:
+        return sorted(f for f in os.listdir(folder)
+                      if f.lower().endswith(IMG_EXTENSIONS))
+    names = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        rel = osp.relpath(root, folder)
+        for f in files:
+            if f.lower().endswith(IMG_EXTENSIONS):
+                names.append(f if rel == '.' else osp.join(rel, f))
+    return sorted(names)
 

@@ -20,7 +20,8 @@ def test_all_configs_are_listed():
     assert {
         'jcl_r50_market.py', 'jcl_r50_duke.py', 'jcl_r50_msmt17.py',
         'jcl_r50_ucm.py', 'jcl_r50_aid.py', 'jcl_r18_synthetic.py',
-        'jcl_r18_synthetic_scenes.py'
+        'jcl_r18_synthetic_scenes.py', 'jcl_r50_prai.py',
+        'jcl_r18_unlabeled.py', 'jcl_r18_unlabeled_scenes.py'
     } <= names
 
 
@@ -32,9 +33,13 @@ def test_config_builds(path):
     assert model.head is not None
     loader = cfg.train_dataloader
     assert loader.sampler.batch_size == loader.batch_size
-    for t in loader.dataset.pipeline + cfg.test_dataloader.dataset.pipeline:
+    # Configs for unlabeled folders have no test split and no evaluator.
+    test_loader = cfg.get('test_dataloader')
+    for t in loader.dataset.pipeline + (
+            test_loader.dataset.pipeline if test_loader else []):
         TRANSFORMS.build(t)
-    METRICS.build(cfg.val_evaluator)
+    if cfg.get('val_evaluator') is not None:
+        METRICS.build(cfg.val_evaluator)
     hooks = [HOOKS.build(h) for h in cfg.get('custom_hooks', [])]
     hooks += [HOOKS.build(h) for h in cfg.default_hooks.values()]
     assert sum(type(h).__name__ == 'PseudoLabelHook' for h in hooks) == 1
@@ -54,7 +59,8 @@ def test_paper_setup_market():
     assert hook.label_generator.clusterer.eps == 0.6
     assert hook.label_generator.distance.k1 == 30
     for name, eps, data in (('duke', 0.7, 'DukeMTMCReID'),
-                            ('msmt17', 0.7, 'MSMT17')):
+                            ('msmt17', 0.7, 'MSMT17'),
+                            ('prai', 0.7, 'PRAI1581')):
         other = Config.fromfile(
             osp.join(ROOT, 'configs', 'jcl', f'jcl_r50_{name}.py'))
         lg = other.default_hooks.pseudo_label.label_generator
