@@ -33,6 +33,10 @@ def _train(tmp_path, name, workers, seed=0):
         'train_dataloader.sampler.batch_size=16',
         'default_hooks.pseudo_label.warmup_epochs=1',
         'default_hooks.pseudo_label.label_generator.clusterer.eps=0.6',
+        # Keep single-camera clusters: on 150 tiny images the first
+        # clustering can leave no multi-camera cluster on some CPUs (their
+        # float kernels differ); this test is about same-seed runs.
+        'default_hooks.pseudo_label.label_generator.filters.0.min_cameras=1',
         'train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
         'default_hooks.checkpoint.interval=3'
     ]

@@ -10,6 +10,7 @@ from mmcv.transforms import Compose
 from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from torch.utils.data import DataLoader, Dataset
 
 from jclreid.clustering.label_generator import no_cluster_advice
@@ -267,7 +268,7 @@ class PseudoLabelHook(Hook):
                            num_removed_clusters=0, warmup=True)
         else:  # 3. cluster on rank 0, 4. broadcast
             labels, summary = self._broadcast(
-                *self._cluster_on_rank0(features, dataset, runner))
+                *self._cluster_on_rank0(features, dataset))
             if summary.get('num_clusters', 0) == 0:
                 labels, summary = self._previous_labels(runner, summary, num)
         self._reset_head_and_sampler(runner, features, labels, warmup)  # 5.
@@ -346,24 +347,25 @@ class PseudoLabelHook(Hook):
             spent = time.perf_counter() - state['start']
             speed = images / spent if spent > 0 else 0.0
             if done == num_batches:
-                runner.logger.info(
+                print_log(
                     f'Pseudo labels: extracted features of {images} images'
-                    f'{shard} in {spent:.2f} s ({speed:.1f} img/s)')
+                    f'{shard} in {spent:.2f} s ({speed:.1f} img/s)',
+                    logger='current')
             elif done % every == 0:
                 eta = round((num_images - images) / speed) if speed else 0
-                runner.logger.info(
+                print_log(
                     f'Pseudo labels: extracting features {images}/'
                     f'{num_images}{shard} ({100 * images / num_images:.0f}%)'
                     f', {speed:.1f} img/s, ETA '
-                    f'{datetime.timedelta(seconds=eta)}')
+                    f'{datetime.timedelta(seconds=eta)}',
+                    logger='current')
 
         return step
 
-    def _cluster_on_rank0(self, features: torch.Tensor, dataset,
-                          runner=None):
+    def _cluster_on_rank0(self, features: torch.Tensor, dataset):
         """Step 3: labels and summary of the label generator on rank 0
-        (logging the time of each stage through ``runner.logger`` when a
-        runner is given); ``(None, {})`` on the other ranks."""
+        (logging its time and each stage's to the current logger);
+        ``(None, {})`` on the other ranks."""
         if get_rank() != 0:
             return None, {}
         camids = _dataset_array(dataset, 'get_camids', 'camid')
@@ -372,13 +374,12 @@ class PseudoLabelHook(Hook):
             features.float().cpu().numpy(), camids)
         total = time.perf_counter() - start
         stages = getattr(self.label_generator, 'stage_seconds', None) or {}
-        if runner is not None:
-            runner.logger.info(
-                f'Pseudo labels: clustered {features.shape[0]} features in '
-                f'{total:.2f} s' + (' (' + ', '.join(
-                    f'{name} {value:.2f} s'
-                    for name, value in stages.items()) + ')'
-                                    if stages else ''))
+        times = ', '.join(f'{name} {value:.2f} s'
+                          for name, value in stages.items())
+        print_log(
+            f'Pseudo labels: clustered {features.shape[0]} features in '
+            f'{total:.2f} s' + (f' ({times})' if times else ''),
+            logger='current')
         return np.asarray(labels, dtype=np.int64), summary
 
     @staticmethod
