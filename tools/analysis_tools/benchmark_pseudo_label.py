@@ -336,23 +336,27 @@ def stage_timer() -> Iterator[Dict[str, Dict[str, float]]]:
             high['cluster+filter'] = after
 
 
-def knn_agreement(feats, camids, exact_labels, config, index, k):
+def knn_agreement(feats, camids, exact_labels, exact_rank, config, knn,
+                  k):
     """Recall@k of an approximate index's rank lists against the exact
-    ones and the refresh's label agreement (ARI; the fraction of points
-    whose group is the same set of points)."""
+    ones (``exact_rank``, (N, k)) and the refresh's label agreement (ARI;
+    the fraction of points whose group is the same set of points).
+    ``knn``: the ``JaccardDistance.knn`` setting (``'ivf'``, ``'hnsw'`` or
+    a dict such as ``dict(index='ivf', nprobe=64)``)."""
     from sklearn.metrics import adjusted_rand_score
 
+    from jclreid.clustering.jaccard import _knn_kwargs
     from jclreid.clustering.knn import knn_search
     start = time.perf_counter()
-    _, approx = knn_search(feats, k, index=index)
+    _, approx = knn_search(feats, k, **_knn_kwargs(knn))
     knn_seconds = time.perf_counter() - start
-    _, exact = knn_search(feats, k)
-    hits = (approx[:, :, None] == exact[:, None, :]).any(axis=1).sum()
-    gen = build_generator(config, index)
+    hits = (approx[:, :, None] == exact_rank[:, None, :]).any(axis=1).sum()
+    gen = build_generator(config, knn)
     start = time.perf_counter()
     labels, summary = gen(feats, camids)
     refresh_seconds = time.perf_counter() - start
-    return dict(index=index, recall=float(hits / exact.size),
+    return dict(index=knn if isinstance(knn, str) else knn['index'],
+                knn=knn, recall=float(hits / exact_rank.size),
                 knn_seconds=knn_seconds, refresh_seconds=refresh_seconds,
                 ari_vs_exact=float(adjusted_rand_score(exact_labels, labels)),
                 same_group_fraction=same_group_fraction(labels, exact_labels),
@@ -483,6 +487,9 @@ def parse_args():
     parser.add_argument('--knn', nargs='*', default=[],
                         choices=['ivf', 'hnsw'],
                         help='approximate indexes to compare with exact')
+    parser.add_argument('--nprobe', type=int, nargs='+', default=[0],
+                        help='IVF cells scanned per query for --knn ivf '
+                        '(several: one comparison each; 0: the default, 16)')
     parser.add_argument('--tracemalloc', action='store_true',
                         help='also measure the tracemalloc peak (numpy and '
                         'Python allocations) in one more subprocess each')
@@ -547,9 +554,16 @@ def main():
         if args.check:
             record['check'] = dense_reference_check(feats, camids, labels,
                                                     generator)
+        settings = [
+            dict(index='ivf', nprobe=n) if index == 'ivf' and n else index
+            for index in args.knn
+            for n in (args.nprobe if index == 'ivf' else [None])]
+        if settings:
+            from jclreid.clustering.knn import knn_search
+            _, exact_rank = knn_search(feats, k)
         record['knn_compare'] = [
-            knn_agreement(feats, camids, labels, args.config, index, k)
-            for index in args.knn]
+            knn_agreement(feats, camids, labels, exact_rank, args.config,
+                          knn, k) for knn in settings]
         results.append(record)
         print(json.dumps({key: value for key, value in record.items()
                           if key != 'times'}, default=str), flush=True)
@@ -577,7 +591,7 @@ def main():
         if 'check' in r:
             print(f"dense check at N={r['num']:,}: {r['check']}")
         for c in r['knn_compare']:
-            print(f"N={r['num']:,} {c['index']}: recall@{k} "
+            print(f"N={r['num']:,} {c['knn']}: recall@{k} "
                   f"{c['recall']:.4f}, kNN {c['knn_seconds']:.1f}s, refresh "
                   f"{c['refresh_seconds']:.1f}s, ARI vs exact "
                   f"{c['ari_vs_exact']:.4f}, same group "
