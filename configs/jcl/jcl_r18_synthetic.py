@@ -16,7 +16,7 @@ num_threads = 1  # torch threads; raise on machines with more free cores
 # 10 hardest negatives in the instance loss instead of the recipes' 50: on
 # this 724-image train set 50 is 7% of the memory (Market: 50 of 12,936,
 # 0.4%), and the ablation k_neg_10 beat k_neg 50 at each of seeds 0, 1, 2
-# (+7.5, +13.6, +17.4 mAP; docs/en/results.md, Ablations).
+# (+7.5, +13.6, +17.3 mAP; docs/en/results.md, Ablations).
 model = dict(
     backbone=dict(
         depth=18,
