@@ -13,17 +13,13 @@ num_threads = 1  # torch threads; raise on machines with more free cores
 # on this data the BatchNorm cost ~21 mAP at seed 0 (45.8 with it, 66.7
 # without; docs/en/results.md). The ImageNet-initialised GPU recipes keep
 # CBAM as published.
-# 10 hardest negatives in the instance loss instead of the recipes' 50: on
-# this 724-image train set 50 is 7% of the memory (Market: 50 of 12,936,
-# 0.4%), and the ablation k_neg_10 beat k_neg 50 at each of seeds 0, 1, 2
-# (+7.5, +13.6, +17.3 mAP; docs/en/results.md, Ablations).
 model = dict(
     backbone=dict(
         depth=18,
         init_cfg=None,
         wam=dict(attention_cfg=dict(spatial_norm=False))),
     neck=dict(in_channels=512, pooling='avg'),
-    head=dict(feat_dim=512, loss=dict(instance_loss=dict(k_neg=10))))
+    head=dict(feat_dim=512))
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -24,11 +24,6 @@ train_dataloader = dict(
         camera_from=None,
         pipeline={{_base_.train_pipeline}}))
 
-# 50 hardest instance negatives, the recipes' value for train sets of
-# thousands of images (the synthetic main job uses 10 for its 724; about
-# 1% of the set is a good start, see docs/en/results.md, Ablations).
-model = dict(head=dict(loss=dict(instance_loss=dict(k_neg=50))))
-
 # No labels, so no validation or test: all three fields of each are None
 # (mmengine wants all or none), and the validation before training is off.
 val_dataloader = None

@@ -68,10 +68,7 @@ def test_synthetic_training_raises_map(tmp_path):
         records = [json.loads(line) for line in f]
     maps = [r['reid/mAP'] for r in records if 'reid/mAP' in r]
     assert len(maps) == 2, maps  # before training and after the last epoch
-    # Training from random initialisation must clearly help (8 short
-    # epochs on a tiny set: +7.3 mAP here with k_neg=10; a broken pipeline
-    # stays near the untrained value).
-    assert maps[1] > maps[0] + 5, maps
+    assert maps[1] > maps[0] + 10, maps
     pseudo = [r for r in records if 'pseudo_label/num_clusters' in r]
     assert pseudo, 'pseudo-label summaries are logged'
 

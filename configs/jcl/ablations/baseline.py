@@ -6,11 +6,6 @@
 # Every other file here changes one thing of this one.
 _base_ = ['../jcl_r18_synthetic.py']
 
-# The grid was run with the instance loss's 50 hardest negatives, the main
-# job's setting until the grid's k_neg_10 row moved it to 10; kept here so
-# that every row still changes one thing of this baseline.
-model = dict(head=dict(loss=dict(instance_loss=dict(k_neg=50))))
-
 train_cfg = dict(max_epochs=16, val_interval=16)
 param_scheduler = dict(milestones=[13])
 default_hooks = dict(

@@ -1,4 +1,3 @@
-# 10 hardest negatives in the instance loss instead of 50 (the main job's
-# setting since this row's result).
+# 10 hardest negatives in the instance loss instead of 50.
 _base_ = ['./baseline.py']
 model = dict(head=dict(loss=dict(instance_loss=dict(k_neg=10))))
