@@ -9,6 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from jclreid.utils.array import to_numpy
+
 try:
     import faiss
 except ImportError:  # pragma: no cover - faiss is a runtime requirement
@@ -40,9 +42,7 @@ def unit_rows(features: Union[np.ndarray, torch.Tensor],
     Returns:
         ndarray: (N, D) float32 unit rows.
     """
-    if isinstance(features, torch.Tensor):
-        features = features.detach().cpu().numpy()
-    feats = np.asarray(features)
+    feats = to_numpy(features)
     if feats.ndim != 2:
         raise ValueError('features must be a 2-D (N, D) array, got shape '
                          f'{feats.shape}')

@@ -15,6 +15,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from jclreid.utils.array import to_numpy
 from jclreid.utils.fileio import atomic_write
 from .cache import (FEATURES_FILE, _plain, features_cache_key, file_sha256,
                     load_cached_features, save_cached_features)
@@ -162,8 +163,7 @@ def group_folder(cfg,
         skipped = list(getattr(inferencer, 'skipped', []) or [])
         dropped = set(skipped)
         kept = [p for p in paths if p not in dropped]
-        features = feats.detach().cpu().numpy().astype(np.float32) \
-            if hasattr(feats, 'detach') else np.asarray(feats, np.float32)
+        features = to_numpy(feats).astype(np.float32, copy=False)
         if features.shape[0] != len(kept):
             raise RuntimeError(
                 f'the inferencer returned {features.shape[0]} features for '
