@@ -2,10 +2,8 @@
 """UnlabeledFolder: any folder of images, no ids, cameras from a regex or
 the sub-folder; the unlabeled configs take the folder from one
 ``--cfg-options`` override and build without evaluation."""
-import importlib.util
 import os
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
@@ -14,6 +12,8 @@ import pytest
 from jclreid.datasets import UnlabeledFolder
 from jclreid.datasets.base_reid_dataset import list_images
 from jclreid.registry import DATASETS, HOOKS, TRANSFORMS
+
+from _load_module import load_module
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -135,16 +135,7 @@ def test_scene_tiles_through_the_pipeline(tmp_path):
 
 @pytest.fixture(scope='module')
 def load_config():
-    tools = osp.join(ROOT, 'tools')
-    sys.path.insert(0, tools)
-    try:
-        spec = importlib.util.spec_from_file_location(
-            'config_loader', osp.join(tools, 'config_loader.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module.load_config
-    finally:
-        sys.path.remove(tools)
+    return load_module('tools/config_loader.py').load_config
 
 
 @pytest.mark.parametrize('name', ['jcl_r18_unlabeled.py',

@@ -3,7 +3,6 @@
 CLUSTERERS through ``custom_imports`` and a short run of ``tools/train.py``
 with its config clusters with it."""
 import glob
-import importlib.util
 import os.path as osp
 import re
 import sys
@@ -11,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 from mmengine.config import Config
+
+from _load_module import load_module
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROJECT = osp.join(ROOT, 'projects', 'example_project')
@@ -78,12 +79,7 @@ default_hooks = dict(
 ''')
     cfg = Config.fromfile(str(leaf))
     assert cfg.custom_imports.imports == ['example_project']
-    tools = osp.join(ROOT, 'tools')
-    monkeypatch.syspath_prepend(tools)  # tools/train.py's own folder
-    spec = importlib.util.spec_from_file_location(
-        'train_tool_project', osp.join(tools, 'train.py'))
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_module('tools/train.py')
     work = tmp_path / 'work'
     monkeypatch.setattr(sys, 'argv',
                         ['train.py', str(leaf), '--work-dir', str(work)])

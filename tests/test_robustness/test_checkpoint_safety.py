@@ -11,7 +11,6 @@ empty state dict fail naming the keys, in the run's log file too, and load
 partially with ``load_strict=False`` / ``--non-strict`` while logging.
 """
 import glob
-import importlib.util
 import os
 import os.path as osp
 import pathlib
@@ -31,6 +30,8 @@ from jclreid.utils import (CheckpointMismatchError, UnsafeCheckpointError,
                            load_checkpoint_file, load_model_state,
                            load_state_dict_file, register_all_modules,
                            register_checkpoint_loader, trust_checkpoints)
+
+from _load_module import load_module
 from _toy_runner import ToyModel, toy_runner  # tests/_toy_runner.py
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -263,11 +264,7 @@ def test_tools_test_refuses_crafted_checkpoint(tmp_path):
 def test_tools_test_architecture_mismatch(tmp_path, monkeypatch):
     """The user's case in-process: a ResNet-50 config on a ResNet-18 run
     checkpoint stops naming the keys, in the log file; --non-strict runs."""
-    monkeypatch.syspath_prepend(osp.join(ROOT, 'tools'))  # as when it runs
-    spec = importlib.util.spec_from_file_location(
-        'jclreid_tools_test', osp.join(ROOT, 'tools', 'test.py'))
-    test_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(test_tool)
+    test_tool = load_module('tools/test.py')
     register_all_modules()
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py'))

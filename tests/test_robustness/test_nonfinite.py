@@ -3,7 +3,6 @@
 the iteration and the loss term (or skips the step when asked), never saves
 non-finite weights as ``last_checkpoint``, and the pseudo-label refresh
 (warm-up included) refuses non-finite features naming the epoch."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -14,6 +13,8 @@ from mmengine.hooks import Hook
 from jclreid.engine import SafeCheckpointRunner
 from jclreid.engine.hooks import NonFiniteCheckHook
 from jclreid.registry import HOOKS
+
+from _load_module import load_module
 from _toy_runner import ToyModel, toy_loader, toy_runner  # tests/ helper
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -137,12 +138,7 @@ def test_bad_arguments():
 
 
 def _tiny_cfg():
-    spec = importlib.util.spec_from_file_location(
-        'pseudo_label_hook_tests',
-        osp.join(ROOT, 'tests', 'test_engine', 'test_pseudo_label_hook.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tiny_cfg
+    return load_module('tests/test_engine/test_pseudo_label_hook.py').tiny_cfg
 
 
 @HOOKS.register_module(force=True)

@@ -28,6 +28,8 @@ from jclreid.engine.hooks.random_state_hook import (get_rng_state,
 from jclreid.registry import CLUSTERERS
 from jclreid.utils import load_checkpoint_file
 
+from _load_module import load_module
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py')
 KILL_ENV = 'JCLREID_TEST_KILL_AT_ITER'
@@ -341,15 +343,9 @@ class _FindsNoClusterForResumeTest:
 def test_resumed_refresh_without_cluster_keeps_labels(tmp_path):
     """Uninterrupted: a refresh that finds no cluster keeps the previous
     labels. Resumed from a checkpoint: the same, instead of raising."""
-    import importlib.util
-
     from jclreid.engine import SafeCheckpointRunner
-    spec = importlib.util.spec_from_file_location(
-        'pseudo_label_hook_tests',
-        osp.join(ROOT, 'tests', 'test_engine', 'test_pseudo_label_hook.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    tiny_cfg = module.tiny_cfg
+    tiny_cfg = load_module(
+        'tests/test_engine/test_pseudo_label_hook.py').tiny_cfg
 
     # eps=0.9 clusters; the hook then gets a generator that finds nothing.
     cfg = tiny_cfg(tmp_path / 'w', tmp_path / 'data', eps=0.9, max_epochs=2)

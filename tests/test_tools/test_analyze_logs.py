@@ -1,26 +1,20 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """tools/analysis_tools/analyze_logs.py on json logs laid out as mmengine
 writes them (``<work_dir>/<timestamp>/vis_data/scalars.json``)."""
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
 
-pytest.importorskip('matplotlib')
+from _load_module import load_module
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+pytest.importorskip('matplotlib')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'analyze_logs', osp.join(ROOT, 'tools', 'analysis_tools',
-                                 'analyze_logs.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module('tools/analysis_tools/analyze_logs.py')
 
 
 def write_run(work_dir, stamp='20260101_000000', epochs=3, iters=20,

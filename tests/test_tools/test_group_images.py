@@ -7,11 +7,9 @@ another eps reuses the cached features while a changed checkpoint does
 not."""
 import csv
 import json
-import importlib.util
 import os
 import os.path as osp
 import shutil
-import sys
 
 import cv2
 import numpy as np
@@ -23,6 +21,8 @@ from jclreid.apis import ReIDInferencer
 from jclreid.evaluation.functional.clustering import clustering_agreement
 from jclreid.registry import MODELS
 
+from _load_module import load_module
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PERSON_CFG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_unlabeled.py')
 SCENE_CFG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_unlabeled_scenes.py')
@@ -30,16 +30,7 @@ SCENE_CFG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_unlabeled_scenes.py')
 
 @pytest.fixture(scope='module')
 def tool():
-    tools = osp.join(ROOT, 'tools')
-    sys.path.insert(0, tools)  # group_images.py imports config_loader
-    try:
-        spec = importlib.util.spec_from_file_location(
-            'group_images_tool', osp.join(tools, 'group_images.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(tools)
+    return load_module('tools/group_images.py')
 
 
 def _checkpoint(config, path, seed):
@@ -99,8 +90,8 @@ def _check_outputs(out, rows):
     groups = sorted({int(r['group']) for r in rows if int(r['group']) >= 0})
     assert [f'group_{g:04d}.png' for g in groups] == \
         [s for s in sheets if s.startswith('group_')]
-    assert ('outliers.png' in sheets) == any(r['group'] == '-1'
-                                              for r in rows)
+    has_outliers = any(r['group'] == '-1' for r in rows)
+    assert ('outliers.png' in sheets) == has_outliers
     page = open(osp.join(out, 'index.html'), encoding='utf-8').read()
     for s in sheets:
         img = cv2.imread(osp.join(out, s))
@@ -145,8 +136,8 @@ def test_persons_end_to_end_and_cache(tool, data, tmp_path, monkeypatch,
     assert len(calls) == 1
     assert 'read from' in capsys.readouterr().out
     rows_03 = _rows(out)
-    assert sorted(r['path'] for r in rows_03) == sorted(r['path']
-                                                         for r in rows)
+    assert sorted(r['path'] for r in rows_03) == sorted(
+        r['path'] for r in rows)
     assert sum(r['group'] == '-1' for r in rows_03) >= sum(
         r['group'] == '-1' for r in rows)  # smaller eps, more outliers
     _check_outputs(out, rows_03)  # the sheets of eps=0.5 are gone
@@ -267,12 +258,7 @@ def test_bad_arguments(tool, data, tmp_path):
 
 @pytest.fixture(scope='module')
 def to_folder_tool():
-    tools = osp.join(ROOT, 'tools', 'misc')
-    spec = importlib.util.spec_from_file_location(
-        'groups_to_folder_tool', osp.join(tools, 'groups_to_folder.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module('tools/misc/groups_to_folder.py')
 
 
 @pytest.mark.parametrize('cameras', [True, False])

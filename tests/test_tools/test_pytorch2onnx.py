@@ -2,12 +2,13 @@
 """tools/deployment/pytorch2onnx.py: a random-initialised ResNet-18 JCL
 (with WAM) exported with a dynamic batch axis; onnxruntime's features
 equal PyTorch's on batches of 1 and 3."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
+
+from _load_module import load_module
 
 pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
@@ -18,12 +19,7 @@ CONFIG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py')
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'pytorch2onnx', osp.join(ROOT, 'tools', 'deployment',
-                                 'pytorch2onnx.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module('tools/deployment/pytorch2onnx.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,22 +1,18 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 """tools/analysis_tools/run_seeds.py: summaries of a run's scalar log and
 the mean ± std table."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
+from _load_module import load_module
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'run_seeds', osp.join(ROOT, 'tools', 'analysis_tools',
-                              'run_seeds.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module('tools/analysis_tools/run_seeds.py')
 
 
 def _records(final_map, nmi):

@@ -2,7 +2,6 @@
 """tools/train.py --amp and --channels-last: the configs they build, the
 refusal of AMP on a device mmengine's AmpOptimWrapper does not support,
 and channels-last training computing what contiguous training does."""
-import importlib.util
 import os.path as osp
 import sys
 
@@ -11,22 +10,15 @@ import torch
 
 from jclreid.registry import MODELS
 
+from _load_module import load_module
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'jcl', 'jcl_r18_synthetic.py')
 
 
 @pytest.fixture(scope='module')
 def train_tool():
-    tools = osp.join(ROOT, 'tools')
-    sys.path.insert(0, tools)  # tools/train.py imports config_loader
-    try:
-        spec = importlib.util.spec_from_file_location(
-            'train_tool', osp.join(tools, 'train.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(tools)
+    return load_module('tools/train.py')
 
 
 def _cfg(tool, monkeypatch, *flags):
