@@ -53,3 +53,10 @@ def test_dump_ranking_needs_pickle_path(tmp_path):
     with pytest.raises(ValueError, match='.pkl'):
         METRICS.build(
             dict(type='DumpReIDRanking', out_file=str(tmp_path / 'a.txt')))
+
+
+def test_dump_ranking_has_a_prefix(tmp_path):
+    # mmengine's BaseMetric logs "The prefix is not set" when it is None.
+    metric = METRICS.build(
+        dict(type='DumpReIDRanking', out_file=str(tmp_path / 'r.pkl')))
+    assert metric.prefix == 'dump'

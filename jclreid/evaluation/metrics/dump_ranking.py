@@ -31,6 +31,7 @@ class DumpReIDRanking(BaseMetric):
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Unused; no metric values are returned.
     """
+    default_prefix = 'dump'  # set so mmengine does not warn; never used
 
     def __init__(self,
                  out_file: str,
