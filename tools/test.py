@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 
 from jclreid.engine import SafeCheckpointRunner
 from jclreid.utils import (apply_num_threads, register_all_modules,
-                           setup_cpu_distributed)
+                           setup_cpu_distributed, teardown_distributed)
 from config_loader import load_config  # tools/config_loader.py
 
 
@@ -102,6 +102,7 @@ def main():
         cfg.test_evaluator = evaluator
     runner = SafeCheckpointRunner.from_cfg(cfg)
     metrics = runner.test()
+    teardown_distributed()
     return metrics
 
 

@@ -25,7 +25,7 @@ from mmengine.config import Config, DictAction
 from jclreid.engine import SafeCheckpointRunner
 from jclreid.utils import (apply_global_batch_size, apply_num_threads,
                            launcher_world_size, register_all_modules,
-                           setup_cpu_distributed)
+                           setup_cpu_distributed, teardown_distributed)
 from config_loader import load_config  # tools/config_loader.py
 
 
@@ -190,6 +190,7 @@ def main():
     apply_num_threads(cfg)
     runner = SafeCheckpointRunner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -14,11 +14,12 @@ from .safe_globals import checkpoint_safe_globals
 from .safe_pickle import load_plain_pickle
 from .setup_env import (apply_global_batch_size, apply_num_threads,
                         launcher_world_size, register_all_modules,
-                        setup_cpu_distributed)
+                        setup_cpu_distributed, teardown_distributed)
 
 __all__ = [
     'register_all_modules', 'register_checkpoint_loader',
     'register_atomic_local_backend', 'setup_cpu_distributed',
+    'teardown_distributed',
     'load_state_dict_file', 'apply_num_threads', 'gather_by_index',
     'broadcast_array', 'broadcast_buffers', 'all_gather_cat', 'atomic_write',
     'AtomicLocalBackend', 'apply_global_batch_size', 'launcher_world_size',

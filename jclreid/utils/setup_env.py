@@ -73,6 +73,24 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def teardown_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the
+    default process group.
+
+    A process that exits with its process group alive leaves the backend's
+    threads (gloo's, NCCL's) to be torn down during interpreter shutdown,
+    which can abort the process (``terminate called without an active
+    exception``, exit code -6) after the run itself succeeded. Call this at
+    the end of a successful ``tools/train.py`` or ``tools/test.py``; it does
+    nothing when no process group was initialised.
+    """
+    import torch.distributed as torch_dist
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
+
+
 def apply_num_threads(cfg) -> None:
     """Apply the config field ``num_threads`` (torch intra-op threads).
 

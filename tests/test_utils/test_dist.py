@@ -7,7 +7,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from jclreid.utils import broadcast_array, broadcast_buffers, gather_by_index
+from jclreid.utils import (broadcast_array, broadcast_buffers, gather_by_index,
+                           teardown_distributed)
 
 
 def _free_port():
@@ -59,3 +60,17 @@ def test_broadcast_buffers_is_a_noop_on_one_process():
     broadcast_buffers(bn)
     assert bn.running_mean is before
     assert bn.running_mean.tolist() == [2., 2., 2.]
+
+
+def test_teardown_distributed_destroys_the_process_group():
+    teardown_distributed()  # no process group: nothing to do
+    assert not dist.is_initialized()
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{_free_port()}', rank=0,
+        world_size=1)
+    try:
+        teardown_distributed()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
