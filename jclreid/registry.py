@@ -85,7 +85,8 @@ TRANSFORMS = Registry(
 
 # Models: backbones, necks, heads, memories, losses, re-ID models and data
 # preprocessors all live here, as in mmpretrain.
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['jclreid.models'])
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, locations=['jclreid.models'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=MMENGINE_MODEL_WRAPPERS,

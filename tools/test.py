@@ -3,7 +3,8 @@
 scenes.
 
 Examples:
-    python tools/test.py configs/jcl/jcl_r50_market.py work_dirs/jcl_r50_market/epoch_50.pth
+    python tools/test.py configs/jcl/jcl_r50_market.py \\
+        work_dirs/jcl_r50_market/epoch_50.pth
     python tools/test.py CONFIG CKPT --dump work_dirs/feats.pkl --rerank
 
 The checkpoint is loaded with ``torch.load(weights_only=True)`` (a file that

@@ -3,7 +3,8 @@
 
 Examples:
     python tools/train.py configs/jcl/jcl_r18_synthetic.py
-    python tools/train.py configs/jcl/jcl_r50_market.py --work-dir work_dirs/market
+    python tools/train.py configs/jcl/jcl_r50_market.py \\
+        --work-dir work_dirs/market
     bash tools/dist_train.sh configs/jcl/jcl_r50_market.py 4
 
 Checkpoints (``load_from``, ``--resume``, ``init_cfg`` weights) are loaded

@@ -7,7 +7,8 @@
 # so that leaf configs override single keys, e.g.
 #   default_hooks = dict(pseudo_label=dict(
 #       warmup_epochs=6, label_generator=dict(clusterer=dict(eps=0.7))))
-# or `--cfg-options default_hooks.pseudo_label.label_generator.clusterer.eps=0.7`.
+# or
+#   --cfg-options default_hooks.pseudo_label.label_generator.clusterer.eps=0.7
 # The label generator's values are Cluster Contrast's Market-1501 recipe.
 _base_ = ['./default_runtime.py']
 

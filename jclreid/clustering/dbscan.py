@@ -54,4 +54,3 @@ class DBSCANClusterer(BaseClusterer):
             metric='precomputed',
             n_jobs=self.n_jobs).fit_predict(dist)
         return labels.astype(np.int64)
-

@@ -78,4 +78,3 @@ class CameraAwareFilter(BaseFilter):
         out[np.isin(out, removed)] = -1
         return relabel_contiguous(out), dict(
             num_removed_clusters=int(removed.size))
-

@@ -12,7 +12,8 @@ from .base import BaseDistance
 from .k_reciprocal import (NEIGHBOURHOODS, check_neighbourhood,
                            jaccard_sparse, k_reciprocal_encoding,
                            neighbourhood_sizes)
-from .knn import INDEXES, knn_search, pair_dot, row_norms, self_first
+from .knn import (knn_search, knn_settings, pair_dot, row_norms,
+                  self_first)
 
 __all__ = ['NEIGHBOURHOODS', 'jaccard_distance', 'JaccardDistance']
 
@@ -105,7 +106,7 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
     n = features.shape[0]
     main, half, qe_size = neighbourhood_sizes(k1, k2, n, neighbourhood)
     k_search = max(main, half, qe_size)
-    knn_kwargs = _knn_kwargs(knn)
+    knn_kwargs = knn_settings(knn)
     # Each point must be its own first neighbour, even with duplicates.
     _, rank = self_first(*knn_search(features, k_search, backend=backend,
                                      **knn_kwargs))
@@ -124,19 +125,6 @@ def jaccard_distance(features: Union[np.ndarray, torch.Tensor],
     enc = k_reciprocal_encoding(rank, pair_distance, main, half, qe_size)
     unit = None  # free the copy before the Jaccard step
     return jaccard_sparse(enc, max_distance)
-
-
-def _knn_kwargs(knn: Union[str, dict]) -> dict:
-    """``knn_search`` keyword arguments of a ``knn`` setting."""
-    kwargs = dict(index=knn) if isinstance(knn, str) else dict(knn)
-    if kwargs.get('index', 'exact') not in INDEXES:
-        raise ValueError(f'knn index must be one of {INDEXES}, got '
-                         f'{kwargs["index"]!r}')
-    unknown = set(kwargs) - {'index', 'nlist', 'nprobe', 'hnsw_m',
-                             'ef_search', 'ef_construction'}
-    if unknown:
-        raise ValueError(f'unknown knn settings {sorted(unknown)}')
-    return kwargs
 
 
 @CLUSTERERS.register_module()
@@ -170,7 +158,7 @@ class JaccardDistance(BaseDistance):
                  neighbourhood: str = 'zhong',
                  knn: Union[str, dict] = 'exact') -> None:
         check_neighbourhood(neighbourhood)
-        _knn_kwargs(knn)
+        knn_settings(knn)
         self.k1, self.k2, self.backend = k1, k2, backend
         self.neighbourhood = neighbourhood
         self.knn = knn

@@ -192,6 +192,32 @@ def _torch_search(feats: torch.Tensor, k: int,
     return torch.cat(sims).numpy(), torch.cat(idx).numpy()
 
 
+def knn_settings(knn: Union[str, dict]) -> dict:
+    """The :func:`knn_search` keyword arguments of a ``knn`` setting.
+
+    Args:
+        knn (str | dict): An index name from :data:`INDEXES` or a dict with
+            ``index`` and the index's settings (``nlist``, ``nprobe``,
+            ``hnsw_m``, ``ef_search``, ``ef_construction``), e.g.
+            ``dict(index='ivf', nprobe=64)``.
+
+    Returns:
+        dict: Keyword arguments for :func:`knn_search`.
+
+    Raises:
+        ValueError: An unknown index or setting, named in the message.
+    """
+    kwargs = dict(index=knn) if isinstance(knn, str) else dict(knn)
+    if kwargs.get('index', 'exact') not in INDEXES:
+        raise ValueError(f'knn index must be one of {INDEXES}, got '
+                         f'{kwargs["index"]!r}')
+    unknown = set(kwargs) - {'index', 'nlist', 'nprobe', 'hnsw_m',
+                             'ef_search', 'ef_construction'}
+    if unknown:
+        raise ValueError(f'unknown knn settings {sorted(unknown)}')
+    return kwargs
+
+
 def knn_search(features: Union[np.ndarray, torch.Tensor],
                k: int,
                backend: str = 'auto',

@@ -184,4 +184,3 @@ def list_images(folder: str, recursive: bool = False) -> List[str]:
             if f.lower().endswith(IMG_EXTENSIONS):
                 names.append(f if rel == '.' else osp.join(rel, f))
     return sorted(names)
-

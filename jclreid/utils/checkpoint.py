@@ -177,11 +177,10 @@ def _download(url: str, model_dir: Optional[str], progress: bool) -> str:
     return cached
 
 
-def load_from_http(
-    filename: str,
-    map_location: Any = None,
-    model_dir: Optional[str] = None,
-    progress: bool = os.isatty(0)) -> Any:
+def load_from_http(filename: str,
+                   map_location: Any = None,
+                   model_dir: Optional[str] = None,
+                   progress: bool = os.isatty(0)) -> Any:
     """Download a checkpoint (rank 0 first) and load it safely.
 
     Args:

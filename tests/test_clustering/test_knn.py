@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from jclreid.clustering.knn import knn_search, pair_dot, self_first, unit_rows
+from jclreid.clustering.knn import (knn_search, knn_settings, pair_dot,
+                                    self_first, unit_rows)
 
 
 def _clustered(n=300, dim=16, centres=10, seed=0):
@@ -111,3 +112,13 @@ def test_self_first_matches_loop_on_duplicates():
         assert list(i[p]) == ([p] + others)[:6]
     assert (i[:, 0] == np.arange(40)).all()
     assert (np.sort(i, axis=1)[:, 1:] != np.sort(i, axis=1)[:, :-1]).all()
+
+
+def test_knn_settings_name_or_dict():
+    assert knn_settings('hnsw') == dict(index='hnsw')
+    assert knn_settings(dict(index='ivf', nprobe=8)) == dict(index='ivf',
+                                                             nprobe=8)
+    with pytest.raises(ValueError, match="one of .*'annoy'"):
+        knn_settings('annoy')
+    with pytest.raises(ValueError, match=r"unknown knn settings \['nprob'\]"):
+        knn_settings(dict(index='ivf', nprob=8))

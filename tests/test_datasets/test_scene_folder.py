@@ -31,8 +31,9 @@ def test_split_is_stratified_and_deterministic(tmp_path):
     te = {test.get_data_info(i)['img_path'] for i in range(len(test))}
     assert not tr & te and len(tr | te) == 17
     again = DATASETS.build(dict(cfg, split='train'))
-    assert [again.get_data_info(i)['img_path'] for i in range(len(again))
-            ] == [train.get_data_info(i)['img_path'] for i in range(len(train))]
+    paths = [train.get_data_info(i)['img_path'] for i in range(len(train))]
+    assert [again.get_data_info(i)['img_path']
+            for i in range(len(again))] == paths
     other = DATASETS.build(dict(cfg, split='train', seed=4))
     assert {other.get_data_info(i)['img_path']
             for i in range(len(other))} != tr
@@ -60,8 +61,8 @@ def test_split_file_written_and_checked(tmp_path):
 def test_scene_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='class folder'):
         (tmp_path / 'empty').mkdir()
-        DATASETS.build(dict(type='SceneFolder', data_root=str(tmp_path /
-                                                               'empty')))
+        DATASETS.build(
+            dict(type='SceneFolder', data_root=str(tmp_path / 'empty')))
     (tmp_path / 'x' / 'cls').mkdir(parents=True)
     (tmp_path / 'x' / 'other').mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match='cls'):

@@ -389,7 +389,7 @@ def _unit(vec):
 def test_customize_models_neck_and_memory(page_results):
     out = page_result(page_results, 'neck_memory')
     assert (out['neck'], out['neck_module']) == ('GeMMLPNeck',
-                                                  'my_project.mlp_neck')
+                                                 'my_project.mlp_neck')
     assert out['pool'] == 'GeneralizedMeanPooling'
     assert (out['memory'], out['memory_module']) == (
         'RunningMeanClusterMemory', 'my_project.running_mean_memory')
@@ -576,9 +576,9 @@ def test_customize_clustering_page(page_results):
     # blobs 0-3 are found exactly; blob 4 (one camera) and the loners
     # (singletons) become outliers.
     kept = [t for t in truth if t in (0, 1, 2, 3)]
-    assert _same_partition([l for l, t in zip(labels, truth) if t in kept],
-                           kept)
-    assert all(l == -1 for l, t in zip(labels, truth) if t in (4, -1))
+    assert _same_partition(
+        [lab for lab, t in zip(labels, truth) if t in kept], kept)
+    assert all(lab == -1 for lab, t in zip(labels, truth) if t in (4, -1))
     assert sorted(set(labels)) == [-1, 0, 1, 2, 3]
     s = out['summary']
     assert s['num_clusters'] == 4

@@ -345,10 +345,9 @@ def knn_agreement(feats, camids, exact_labels, exact_rank, config, knn,
     a dict such as ``dict(index='ivf', nprobe=64)``)."""
     from sklearn.metrics import adjusted_rand_score
 
-    from jclreid.clustering.jaccard import _knn_kwargs
-    from jclreid.clustering.knn import knn_search
+    from jclreid.clustering.knn import knn_search, knn_settings
     start = time.perf_counter()
-    _, approx = knn_search(feats, k, **_knn_kwargs(knn))
+    _, approx = knn_search(feats, k, **knn_settings(knn))
     knn_seconds = time.perf_counter() - start
     hits = (approx[:, :, None] == exact_rank[:, None, :]).any(axis=1).sum()
     gen = build_generator(config, knn)
@@ -503,6 +502,7 @@ def main():
     args = parse_args()
     if args.child:
         return child(args)
+    from jclreid.clustering.knn import knn_search
     generator = build_generator(args.config)
     k = search_size(generator)
     print(f'machine: {machine()}\nrefresh: {generator.distance!r} -> '
@@ -516,7 +516,6 @@ def main():
                       spread=args.spread, features_mb=feats.nbytes / 2**20,
                       repeat=args.repeat)
         if args.repeat:
-            from jclreid.clustering.knn import knn_search
             out = {}
             times = alternate(
                 dict(knn=lambda: knn_search(feats, k, backend='faiss'),
@@ -559,7 +558,6 @@ def main():
             for index in args.knn
             for n in (args.nprobe if index == 'ivf' else [None])]
         if settings:
-            from jclreid.clustering.knn import knn_search
             _, exact_rank = knn_search(feats, k)
         record['knn_compare'] = [
             knn_agreement(feats, camids, labels, exact_rank, args.config,

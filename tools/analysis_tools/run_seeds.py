@@ -10,8 +10,9 @@ the last pseudo-label statistics, wall time) and is not run again unless
 
 Examples:
     # the README's headline: the main job over 3 seeds
-    python tools/analysis_tools/run_seeds.py configs/jcl/jcl_r18_synthetic.py \\
-        --seeds 0 1 2 --out docs/en/tables/synthetic_seeds.md
+    python tools/analysis_tools/run_seeds.py \\
+        configs/jcl/jcl_r18_synthetic.py --seeds 0 1 2 \\
+        --out docs/en/tables/synthetic_seeds.md
     # the ablation table
     python tools/analysis_tools/run_seeds.py configs/jcl/ablations/*.py \\
         --seeds 0 1 2 --jobs 2 --out docs/en/tables/ablations.md

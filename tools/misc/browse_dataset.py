@@ -103,7 +103,8 @@ def main():
     init_default_scope(cfg.get('default_scope', 'jclreid'))
     loader_cfg = cfg.get(f'{args.split}_dataloader')
     if loader_cfg is None:
-        raise KeyError(f'config {args.config!r} has no {args.split}_dataloader')
+        raise KeyError(
+            f'config {args.config!r} has no {args.split}_dataloader')
     dataset = DATASETS.build(loader_cfg.dataset)
     rng = np.random.RandomState(args.seed)
     np.random.seed(args.seed)

@@ -3,7 +3,8 @@
 
 Examples:
     python tools/misc/make_synthetic_data.py persons data/synthetic_reid
-    python tools/misc/make_synthetic_data.py scenes data/synthetic_scenes --img-size 64 64
+    python tools/misc/make_synthetic_data.py scenes data/synthetic_scenes \\
+        --img-size 64 64
 """
 import argparse
 import os

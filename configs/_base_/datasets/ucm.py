@@ -1,4 +1,5 @@
-# UC Merced Land Use (21 class folders of 256x256 .tif), 80/20 stratified split.
+# UC Merced Land Use (21 class folders of 256x256 .tif), 80/20 stratified
+# split.
 dataset_type = 'SceneFolder'
 data_root = 'data/UCMerced_LandUse/Images'
 split_file = 'data/splits/ucm_seed0_train0.8.json'

@@ -249,7 +249,8 @@ def re_ranking(q_g_dist: ArrayLike,
             (True, True, lambda r, c: q_q[r, c]),
             (True, False, lambda r, c: q_g[r, c - num_query]),
             (False, True, lambda r, c: q_g[c, r - num_query]),
-            (False, False, lambda r, c: g_g[r - num_query, c - num_query])):
+            (False, False, lambda r, c: g_g[r - num_query, c - num_query])
+        ):
             sel = (r_q == r_in_q) & (c_q == c_in_q)
             out[sel] = fetch(rows[sel], cols[sel])
         return out

@@ -63,7 +63,7 @@ class BaseMemory(nn.Module):
         raise NotImplementedError
 
     def _blend(self, rows: torch.Tensor, x: torch.Tensor,
-              dim: int) -> torch.Tensor:
+               dim: int) -> torch.Tensor:
         """``normalise(m * rows + (1 - m) * x)`` along ``dim``."""
         m = self.momentum
         return F.normalize(m * rows + (1 - m) * x, dim=dim)

@@ -27,8 +27,8 @@ class GeneralizedMeanPooling(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.clamp(min=self.eps).pow(self.p).mean((2, 3)).pow(1.0 /
-                                                                   self.p)
+        pooled = x.clamp(min=self.eps).pow(self.p).mean((2, 3))
+        return pooled.pow(1.0 / self.p)
 
 
 @MODELS.register_module()
@@ -82,4 +82,3 @@ class ReIDNeck(BaseModule):
         if self.bn is not None:
             x = self.bn(x)
         return x
-
