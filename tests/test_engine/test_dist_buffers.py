@@ -4,7 +4,6 @@ PseudoLabelHook's extraction (and its val / test sync) leaves rank 0's
 buffers on every rank, and the gathered features equal a one-process
 extraction of the same model with rank 0's buffers."""
 import os
-import socket
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,15 +20,11 @@ from jclreid.registry import MODELS
 from jclreid.utils import broadcast_buffers
 from jclreid.utils.dist import broadcast_object
 
+from _free_port import free_port
+
 NUM = 11  # odd: DefaultSampler pads the shards
 PIPE = [dict(type='PackReIDInputs')]
 DIM = 16
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class _TinySet:
@@ -160,7 +155,7 @@ def _worker(rank, port, out_dir):
 @pytest.fixture(scope='module')
 def ranks(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp('dist_buffers')
-    mp.spawn(_worker, args=(_free_port(), str(out_dir)), nprocs=2)
+    mp.spawn(_worker, args=(free_port(), str(out_dir)), nprocs=2)
     return [
         torch.load(out_dir / f'rank{r}.pth', weights_only=False)
         for r in range(2)

@@ -7,6 +7,8 @@ from jclreid.evaluation import compute_distance, evaluate_rank
 from jclreid.registry import METRICS
 from jclreid.structures import ReIDDataSample
 
+from _free_port import free_port
+
 
 def reid_samples(noise, seed=0, as_dict=True):
     """10 identities x 3 cameras; camera 0 is the query."""
@@ -92,13 +94,6 @@ def test_errors():
         METRICS.build(dict(type='ReIDMetric', metric='l1'))
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _dist_worker(rank, port, out_dir):
     import os
     import torch.distributed as dist
@@ -124,7 +119,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path):
     # fork: the workers inherit the imported modules (spawn re-imports).
     mp.start_processes(
         _dist_worker,
-        args=(_free_port(), str(tmp_path)),
+        args=(free_port(), str(tmp_path)),
         nprocs=2,
         start_method='fork')
     expected = run(dict(type='ReIDMetric'), reid_samples(1.0, seed=4)[:29])

@@ -2,7 +2,6 @@
 """Two gloo ranks updating memories from different batches end identical,
 and equal to one process updating from the concatenated batch."""
 import os
-import socket
 
 import torch
 import torch.distributed as dist
@@ -10,11 +9,7 @@ import torch.multiprocessing as mp
 
 from jclreid.models import JCLHead
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from _free_port import free_port
 
 
 def _data():
@@ -45,7 +40,7 @@ def _worker(rank, port, out_dir):
 
 
 def test_two_ranks_match_single_process(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=2)
+    mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2)
     r0 = torch.load(tmp_path / 'rank0.pth')
     r1 = torch.load(tmp_path / 'rank1.pth')
     assert torch.equal(r0['cluster'], r1['cluster'])

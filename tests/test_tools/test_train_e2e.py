@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+from _free_port import free_port
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -97,10 +99,7 @@ def test_dist_train_two_cpu_processes(tmp_path):
     """tools/dist_train.sh with 2 processes on CPU (gloo): sharded feature
     extraction, label broadcast, all-gathered memories, distributed
     validation."""
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    port = free_port()
     work = str(tmp_path / 'work')
     opts = _data_options(str(tmp_path / 'data')) + [
         'train_dataloader.sampler.iters_per_epoch=2',

@@ -1,6 +1,5 @@
 # Copyright (c) jclreid contributors. All rights reserved.
 import os
-import socket
 
 import numpy as np
 import torch
@@ -10,11 +9,7 @@ import torch.multiprocessing as mp
 from jclreid.utils import (broadcast_array, broadcast_buffers, gather_by_index,
                            teardown_distributed)
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from _free_port import free_port
 
 
 def _worker(rank, port, out_dir):
@@ -35,7 +30,7 @@ def _worker(rank, port, out_dir):
 
 
 def test_gather_by_index_and_broadcast_two_ranks(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=2)
+    mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2)
     for rank in range(2):
         res = torch.load(tmp_path / f'{rank}.pth', weights_only=False)
         expected = torch.stack(
@@ -66,7 +61,7 @@ def test_teardown_distributed_destroys_the_process_group():
     teardown_distributed()  # no process group: nothing to do
     assert not dist.is_initialized()
     dist.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{_free_port()}', rank=0,
+        'gloo', init_method=f'tcp://127.0.0.1:{free_port()}', rank=0,
         world_size=1)
     try:
         teardown_distributed()
